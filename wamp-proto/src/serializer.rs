@@ -1,0 +1,230 @@
+//! The WAMP serializers: JSON (with the binary convention), MessagePack, CBOR and UBJSON, and
+//! the batched WebSocket framings.
+//!
+//! Every serializer goes through one `serde` implementation of [`Message`], so the message
+//! layout rules live in one place. Decoding is limited by [`DecodeLimits`] and never panics.
+
+use serde::de::DeserializeSeed;
+
+use crate::error::{DecodeError, EncodeError};
+use crate::message::{Message, MessageSeed};
+use crate::value::{DecodeLimits, DecodeState, Value};
+
+/// A WAMP serializer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Serializer {
+    /// JSON (RFC 8259); bytes as `"\u0000"` + base64. WebSocket text frames.
+    Json,
+    /// MessagePack (spec v5: `str` vs `bin`).
+    MsgPack,
+    /// CBOR (RFC 8949).
+    Cbor,
+}
+
+impl Serializer {
+    /// Every serializer, in preference order for negotiation.
+    pub const ALL: [Serializer; 3] = [Serializer::MsgPack, Serializer::Cbor, Serializer::Json];
+
+    /// The WebSocket subprotocol (`wamp.2.json`, ...).
+    pub const fn subprotocol(self) -> &'static str {
+        match self {
+            Serializer::Json => "wamp.2.json",
+            Serializer::MsgPack => "wamp.2.msgpack",
+            Serializer::Cbor => "wamp.2.cbor",
+        }
+    }
+
+    /// The batched WebSocket subprotocol (`wamp.2.json.batched`, ...).
+    pub const fn batched_subprotocol(self) -> &'static str {
+        match self {
+            Serializer::Json => "wamp.2.json.batched",
+            Serializer::MsgPack => "wamp.2.msgpack.batched",
+            Serializer::Cbor => "wamp.2.cbor.batched",
+        }
+    }
+
+    /// The RawSocket serializer ID (1 JSON, 2 MessagePack, 3 CBOR, 4 UBJSON).
+    pub const fn rawsocket_id(self) -> u8 {
+        match self {
+            Serializer::Json => 1,
+            Serializer::MsgPack => 2,
+            Serializer::Cbor => 3,
+        }
+    }
+
+    /// The serializer for a RawSocket serializer ID.
+    pub fn from_rawsocket_id(id: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.rawsocket_id() == id)
+    }
+
+    /// Whether the encoding is binary (WebSocket binary frames) rather than text.
+    pub const fn is_binary(self) -> bool {
+        !matches!(self, Serializer::Json)
+    }
+
+    /// A short name for logs and errors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Serializer::Json => "json",
+            Serializer::MsgPack => "msgpack",
+            Serializer::Cbor => "cbor",
+        }
+    }
+
+    /// Appends the encoding of `msg` to `out`. On error `out` is left as it was.
+    pub fn encode(self, msg: &Message, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let start = out.len();
+        let r = match self {
+            Serializer::Json => {
+                serde_json::to_writer(&mut *out, msg).map_err(|_| EncodeError::NonFiniteFloat)
+            }
+            Serializer::MsgPack => {
+                let mut ser = rmp_serde::Serializer::new(&mut *out);
+                serde::Serialize::serialize(msg, &mut ser)
+                    .map_err(|_| EncodeError::Serializer("msgpack"))
+            }
+            Serializer::Cbor => ciborium::ser::into_writer(msg, &mut *out)
+                .map_err(|_| EncodeError::Serializer("cbor")),
+        };
+        if r.is_err() {
+            out.truncate(start);
+        }
+        r
+    }
+
+    /// Encodes `msg` into a new buffer.
+    pub fn encode_to_vec(self, msg: &Message) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::with_capacity(64);
+        self.encode(msg, &mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes one message with the default [`DecodeLimits`].
+    pub fn decode(self, bytes: &[u8]) -> Result<Message, DecodeError> {
+        self.decode_with_limits(bytes, DecodeLimits::default())
+    }
+
+    /// Decodes one message under `limits`.
+    pub fn decode_with_limits(
+        self,
+        bytes: &[u8],
+        limits: DecodeLimits,
+    ) -> Result<Message, DecodeError> {
+        let mut state = DecodeState::new(limits);
+        match self {
+            Serializer::Json => {
+                let mut de = serde_json::Deserializer::from_slice(bytes);
+                let r = MessageSeed { state: &mut state }.deserialize(&mut de);
+                let r = r.and_then(|m| de.end().map(|()| m));
+                finish(r, state, "json")
+            }
+            Serializer::MsgPack => {
+                let mut rest = bytes;
+                let mut de = rmp_serde::Deserializer::new(&mut rest);
+                de.set_max_depth(limits.max_depth.saturating_add(1));
+                let r = MessageSeed { state: &mut state }.deserialize(&mut de);
+                drop(de);
+                let m = finish(r, state, "msgpack")?;
+                if !rest.is_empty() {
+                    return Err(DecodeError::Syntax("msgpack"));
+                }
+                Ok(m)
+            }
+            Serializer::Cbor => {
+                let mut rest = bytes;
+                let v: Value = ciborium::de::from_reader(&mut rest)
+                    .map_err(|_| DecodeError::Syntax("cbor"))?;
+                if !rest.is_empty() {
+                    return Err(DecodeError::Syntax("cbor"));
+                }
+                decode_with(&v, limits)
+            }
+        }
+    }
+}
+
+/// Turns a format result plus the typed error recorded in `state` into our result.
+fn finish<E>(
+    r: Result<Message, E>,
+    state: DecodeState,
+    format: &'static str,
+) -> Result<Message, DecodeError> {
+    match r {
+        Ok(m) => Ok(m),
+        Err(_) => Err(state.error.unwrap_or(DecodeError::Syntax(format))),
+    }
+}
+
+/// Builds a message from a value tree with the decoder's checks.
+pub(crate) fn decode_with(v: &Value, limits: DecodeLimits) -> Result<Message, DecodeError> {
+    let mut state = DecodeState::new(limits);
+    let r = MessageSeed { state: &mut state }.deserialize(crate::value_de::ValueRef(v));
+    finish(r, state, "value")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{Call, Payload};
+    use crate::{Dict, Value};
+
+    fn call() -> Message {
+        Call {
+            request: crate::id::RequestId::new(7814135).unwrap(),
+            options: Dict::new(),
+            procedure: "com.myapp.myprocedure1".into(),
+            payload: Payload::args(vec!["Hello, world!".into()]),
+        }
+        .into()
+    }
+
+    #[test]
+    fn json_matches_vector() {
+        let b = Serializer::Json.encode_to_vec(&call()).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&b).unwrap(),
+            r#"[48,7814135,{},"com.myapp.myprocedure1",["Hello, world!"]]"#
+        );
+        assert_eq!(Serializer::Json.decode(&b).unwrap(), call());
+    }
+
+    #[test]
+    fn binary_round_trips() {
+        for s in Serializer::ALL {
+            let mut m = call();
+            if let Message::Call(c) = &mut m {
+                c.payload = Payload::new(
+                    vec![Value::Bytes(vec![0, 1, 255]), Value::Int(-5), Value::UInt(u64::MAX)],
+                    Dict::new().with("f", 1.5f64),
+                );
+            }
+            let b = s.encode_to_vec(&m).unwrap();
+            assert_eq!(s.decode(&b).unwrap(), m, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn errors_are_typed() {
+        let j = Serializer::Json;
+        assert_eq!(j.decode(b"{}"), Err(DecodeError::NotAList));
+        assert_eq!(j.decode(b"[]"), Err(DecodeError::Empty));
+        assert_eq!(j.decode(b"[7]"), Err(DecodeError::UnknownMessageType(7)));
+        assert!(matches!(
+            j.decode(br#"[48, 0, {}, "a"]"#),
+            Err(DecodeError::InvalidId { .. })
+        ));
+        assert!(matches!(
+            j.decode(br#"[48, 1, {}, "a", [], {}, 1]"#),
+            Err(DecodeError::WrongArity { .. })
+        ));
+        assert!(matches!(
+            j.decode(br#"[16, 1, {"acknowledge": 1}, "a"]"#),
+            Err(DecodeError::InvalidOption { key: "acknowledge", .. })
+        ));
+        assert_eq!(j.decode(br#"[1, "r", {"a":1, "a":2}]"#), Err(DecodeError::DuplicateKey));
+        assert!(matches!(j.decode(b"[1, "), Err(DecodeError::Syntax(_))));
+        let m = rmp_serde::to_vec(&(1u8, "realm", std::collections::BTreeMap::from([(1u8, 2u8)])))
+            .unwrap();
+        assert_eq!(Serializer::MsgPack.decode(&m), Err(DecodeError::NonStringKey));
+    }
+}
