@@ -162,7 +162,11 @@ impl IdSequence {
     }
     /// The next ID.
     pub fn next_id(&mut self) -> RequestId {
-        self.last = if self.last >= MAX_ID { 1 } else { self.last + 1 };
+        self.last = if self.last >= MAX_ID {
+            1
+        } else {
+            self.last + 1
+        };
         RequestId(self.last)
     }
     /// The last ID handed out (0 before the first).

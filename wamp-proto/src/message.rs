@@ -16,8 +16,7 @@ use crate::error::DecodeError;
 use crate::id::{MAX_ID, PublicationId, RegistrationId, RequestId, SessionId, SubscriptionId};
 use crate::uri::Uri;
 use crate::value::{
-    DecodeLimits, DecodeState, Dict, List, SliceSer, Value, serialize_bytes, visit_dict,
-    visit_list,
+    DecodeLimits, DecodeState, Dict, List, SliceSer, Value, serialize_bytes, visit_dict, visit_list,
 };
 
 /// The type code of each message.
@@ -1029,7 +1028,8 @@ struct U64Visitor<'s> {
 }
 impl U64Visitor<'_> {
     fn wrong<E: de::Error>(self) -> E {
-        self.state.fail(element_error(self.at, "a non-negative integer"))
+        self.state
+            .fail(element_error(self.at, "a non-negative integer"))
     }
 }
 impl<'de> DeserializeSeed<'de> for U64Seed<'_> {
@@ -1317,10 +1317,12 @@ impl<'de, A: SeqAccess<'de>> Elems<'_, A> {
                     at,
                     hr: self.hr,
                 })? {
-                    None => return Ok(Payload::Args {
-                        args,
-                        kwargs: Dict::new(),
-                    }),
+                    None => {
+                        return Ok(Payload::Args {
+                            args,
+                            kwargs: Dict::new(),
+                        });
+                    }
                     Some(k) => k,
                 };
                 self.index += 1;
@@ -1465,9 +1467,7 @@ impl<'de> Visitor<'de> for MessageVisitor<'_> {
     }
 }
 
-fn parse_elements<'de, A: SeqAccess<'de>>(
-    e: &mut Elems<'_, A>,
-) -> Result<Message, A::Error> {
+fn parse_elements<'de, A: SeqAccess<'de>>(e: &mut Elems<'_, A>) -> Result<Message, A::Error> {
     let msg: Message = match e.kind {
         MessageKind::Hello => {
             let realm = e.uri()?;

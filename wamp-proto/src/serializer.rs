@@ -194,7 +194,11 @@ mod tests {
             let mut m = call();
             if let Message::Call(c) = &mut m {
                 c.payload = Payload::new(
-                    vec![Value::Bytes(vec![0, 1, 255]), Value::Int(-5), Value::UInt(u64::MAX)],
+                    vec![
+                        Value::Bytes(vec![0, 1, 255]),
+                        Value::Int(-5),
+                        Value::UInt(u64::MAX),
+                    ],
                     Dict::new().with("f", 1.5f64),
                 );
             }
@@ -219,12 +223,21 @@ mod tests {
         ));
         assert!(matches!(
             j.decode(br#"[16, 1, {"acknowledge": 1}, "a"]"#),
-            Err(DecodeError::InvalidOption { key: "acknowledge", .. })
+            Err(DecodeError::InvalidOption {
+                key: "acknowledge",
+                ..
+            })
         ));
-        assert_eq!(j.decode(br#"[1, "r", {"a":1, "a":2}]"#), Err(DecodeError::DuplicateKey));
+        assert_eq!(
+            j.decode(br#"[1, "r", {"a":1, "a":2}]"#),
+            Err(DecodeError::DuplicateKey)
+        );
         assert!(matches!(j.decode(b"[1, "), Err(DecodeError::Syntax(_))));
         let m = rmp_serde::to_vec(&(1u8, "realm", std::collections::BTreeMap::from([(1u8, 2u8)])))
             .unwrap();
-        assert_eq!(Serializer::MsgPack.decode(&m), Err(DecodeError::NonStringKey));
+        assert_eq!(
+            Serializer::MsgPack.decode(&m),
+            Err(DecodeError::NonStringKey)
+        );
     }
 }

@@ -93,7 +93,9 @@ impl Uri {
     }
 
     fn check(s: &str, rules: UriRules) -> bool {
-        !s.is_empty() && s.split('.').all(|c| !c.is_empty() && component_ok(c, rules))
+        !s.is_empty()
+            && s.split('.')
+                .all(|c| !c.is_empty() && component_ok(c, rules))
     }
 
     /// Whether this is a valid concrete URI under `rules`.

@@ -616,9 +616,7 @@ pub(crate) fn visit_dict<'de, A: MapAccess<'de>>(
         return Err(state.fail(DecodeError::TooDeep));
     }
     let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(MAX_PREALLOC));
-    while let Some(k) = map.next_key_seed(KeySeed {
-        state: &mut *state,
-    })? {
+    while let Some(k) = map.next_key_seed(KeySeed { state: &mut *state })? {
         let v = map.next_value_seed(ValueSeed {
             state: &mut *state,
             depth: depth + 1,

@@ -127,4 +127,3 @@ impl<'de, 'a> de::Deserializer<'de> for KeyRef<'a> {
         tuple_struct map struct enum identifier ignored_any
     }
 }
-
