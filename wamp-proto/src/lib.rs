@@ -42,6 +42,8 @@
 //!
 //! Decoding never panics: malformed input yields a typed [`DecodeError`].
 
+mod binary;
+mod cbor;
 pub mod error;
 pub mod id;
 pub mod message;

@@ -6,6 +6,8 @@
 
 use serde::de::DeserializeSeed;
 
+use crate::binary::RawError;
+use crate::cbor;
 use crate::error::{DecodeError, EncodeError};
 use crate::message::{Message, MessageSeed};
 use crate::value::{DecodeLimits, DecodeState, Value};
@@ -83,7 +85,7 @@ impl Serializer {
                 serde::Serialize::serialize(msg, &mut ser)
                     .map_err(|_| EncodeError::Serializer("msgpack"))
             }
-            Serializer::Cbor => ciborium::ser::into_writer(msg, &mut *out)
+            Serializer::Cbor => crate::binary::serialize_into(&mut cbor::Encoder::new(out), msg)
                 .map_err(|_| EncodeError::Serializer("cbor")),
         };
         if r.is_err() {
@@ -131,13 +133,10 @@ impl Serializer {
                 Ok(m)
             }
             Serializer::Cbor => {
-                let mut rest = bytes;
-                let v: Value = ciborium::de::from_reader(&mut rest)
-                    .map_err(|_| DecodeError::Syntax("cbor"))?;
-                if !rest.is_empty() {
-                    return Err(DecodeError::Syntax("cbor"));
-                }
-                decode_with(&v, limits)
+                let mut de = cbor::Deserializer::new(bytes, raw_depth(limits));
+                let r = MessageSeed { state: &mut state }.deserialize(&mut de);
+                let r = r.and_then(|m| de.end().map(|()| m));
+                finish_raw(r, state, "cbor")
             }
         }
     }
@@ -152,6 +151,28 @@ fn finish<E>(
     match r {
         Ok(m) => Ok(m),
         Err(_) => Err(state.error.unwrap_or(DecodeError::Syntax(format))),
+    }
+}
+
+/// The nesting bound our own decoders enforce by themselves: one more level than the seeds
+/// allow (the message list is level 1 for the decoder and level 0 for the seeds), plus one, so
+/// that the seeds report `TooDeep` with their typed error first, and skipping stays bounded.
+fn raw_depth(limits: DecodeLimits) -> usize {
+    limits.max_depth.saturating_add(2)
+}
+
+/// Like [`finish`], for our own decoders, whose errors say whether nesting was too deep.
+fn finish_raw(
+    r: Result<Message, RawError>,
+    state: DecodeState,
+    format: &'static str,
+) -> Result<Message, DecodeError> {
+    match r {
+        Ok(m) => Ok(m),
+        Err(e) => Err(state.error.unwrap_or(match e {
+            RawError::TooDeep => DecodeError::TooDeep,
+            RawError::Syntax | RawError::Custom => DecodeError::Syntax(format),
+        })),
     }
 }
 
