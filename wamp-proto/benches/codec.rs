@@ -60,8 +60,13 @@ fn event_strs_64k() -> Message {
     .into()
 }
 
-fn serializers() -> [Serializer; 3] {
-    [Serializer::Json, Serializer::MsgPack, Serializer::Cbor]
+fn serializers() -> [Serializer; 4] {
+    [
+        Serializer::Json,
+        Serializer::MsgPack,
+        Serializer::Cbor,
+        Serializer::Ubjson,
+    ]
 }
 
 fn bench_case(c: &mut Criterion, name: &str, msg: &Message, bytes_throughput: bool) {

@@ -18,6 +18,8 @@ pub(crate) enum RawError {
     Syntax,
     /// Containers nested deeper than the decoder's own bound.
     TooDeep,
+    /// A number outside the range of `i64` and `u64`.
+    OutOfRange,
     /// Raised by a visitor or a `Serialize` impl (the typed error, if any, is in the state).
     Custom,
 }
@@ -27,6 +29,7 @@ impl fmt::Display for RawError {
         f.write_str(match self {
             RawError::Syntax => "malformed data",
             RawError::TooDeep => "nesting too deep",
+            RawError::OutOfRange => "integer out of range",
             RawError::Custom => "invalid value",
         })
     }

@@ -48,6 +48,7 @@ pub mod error;
 pub mod id;
 pub mod message;
 pub mod serializer;
+mod ubjson;
 pub mod uri;
 pub mod value;
 mod value_de;
