@@ -42,10 +42,13 @@
 //!
 //! Decoding never panics: malformed input yields a typed [`DecodeError`].
 
+mod binary;
+mod cbor;
 pub mod error;
 pub mod id;
 pub mod message;
 pub mod serializer;
+mod ubjson;
 pub mod uri;
 pub mod value;
 mod value_de;
