@@ -44,14 +44,23 @@
 
 mod binary;
 mod cbor;
+pub mod batch;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod id;
+pub mod link;
 pub mod message;
+pub mod rawsocket;
 pub mod serializer;
 mod ubjson;
+#[cfg(any(test, feature = "fuzzing"))]
+mod transport_fuzz;
 pub mod uri;
 pub mod value;
 mod value_de;
+pub mod websocket;
 
 pub use error::{DecodeError, EncodeError};
 pub use id::{Entropy, SeededEntropy};
