@@ -43,6 +43,9 @@
 //! Decoding never panics: malformed input yields a typed [`DecodeError`].
 
 pub mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod id;
 pub mod message;
 pub mod serializer;
