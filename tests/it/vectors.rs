@@ -719,7 +719,6 @@ fn check_validation(wmsg: &Json, expected_error: Option<&ExpectedError>) -> Resu
 
 /// The vectors' byte variants of one serializer, of our dialect, for the fuzz corpus seeds
 /// and other tests: (file, sample index, bytes).
-#[allow(dead_code)]
 pub(crate) fn serialized_variants(key: &str) -> Vec<(String, usize, Vec<u8>)> {
     let root = testsuite_dir();
     let mut out = Vec::new();
