@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 
 use wamp_proto::fuzzing;
 
+/// A fuzz entry point: arbitrary bytes in, a panic on a bug.
+type EntryPoint = fn(&[u8]);
+
 /// Fuzz target name -> the entry point its `fuzz_target!` calls.
-const ENTRY_POINTS: &[(&str, fn(&[u8]))] = &[
+const ENTRY_POINTS: &[(&str, EntryPoint)] = &[
     ("decode_json", fuzzing::fuzz_decode_json),
     ("decode_msgpack", fuzzing::fuzz_decode_msgpack),
     ("decode_cbor", fuzzing::fuzz_decode_cbor),
