@@ -141,7 +141,9 @@ impl Serializer {
             Serializer::MsgPack => {
                 let mut rest = bytes;
                 let mut de = rmp_serde::Deserializer::new(&mut rest);
-                de.set_max_depth(limits.max_depth.saturating_add(1));
+                // rmp refuses a container at its own depth limit before our visitor sees it;
+                // one level of slack lets our check answer first, with `TooDeep`.
+                de.set_max_depth(limits.max_depth.saturating_add(2));
                 let r = MessageSeed { state: &mut state }.deserialize(&mut de);
                 drop(de);
                 let m = finish(r, state, "msgpack")?;
