@@ -573,12 +573,13 @@ impl FrameDecoder {
 
     /// Octets of a partial frame currently held.
     pub fn buffered(&self) -> usize {
-        self.header_len
-            + if self.current.is_some() {
-                self.buf.len()
-            } else {
-                0
-            }
+        // A parsed header's octets are no longer in `header_len` (it is reset once the
+        // header is complete), but they were consumed and not yet delivered.
+        if self.current.is_some() {
+            HEADER_LEN + self.buf.len()
+        } else {
+            self.header_len
+        }
     }
 
     /// Consumes octets from the start of `input` and returns how many, with the next complete
