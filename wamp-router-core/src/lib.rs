@@ -118,6 +118,8 @@ mod index;
 mod realm;
 mod router;
 mod session;
+#[cfg(test)]
+mod testutil;
 pub mod timer;
 pub mod uris;
 
