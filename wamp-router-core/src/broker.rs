@@ -644,7 +644,14 @@ mod tests {
     fn setup(n: u64) -> (Broker, Fixture, Vec<SessionId>) {
         let mut f = Fixture::new();
         let ids = (1..=n)
-            .map(|i| f.session(i, SUB, &format!("user{i}"), if i % 2 == 0 { "even" } else { "odd" }))
+            .map(|i| {
+                f.session(
+                    i,
+                    SUB,
+                    &format!("user{i}"),
+                    if i % 2 == 0 { "even" } else { "odd" },
+                )
+            })
             .collect();
         (Broker::new(Fixture::seed()), f, ids)
     }
@@ -659,7 +666,14 @@ mod tests {
         // Duplicate SUBSCRIBE: same ID, counted once.
         subscribe(&mut b, &mut f, s[1], 2, "com.t", Dict::new());
         assert_eq!(sub_id(&f.drain()), a);
-        subscribe(&mut b, &mut f, s[2], 1, "com.t", Dict::new().with("match", "prefix"));
+        subscribe(
+            &mut b,
+            &mut f,
+            s[2],
+            1,
+            "com.t",
+            Dict::new().with("match", "prefix"),
+        );
         assert_ne!(sub_id(&f.drain()), a);
         assert_eq!(b.stats().subscriptions, 2);
         assert_eq!(b.stats().subscribers, 3);
@@ -670,15 +684,33 @@ mod tests {
         let (mut b, mut f, s) = setup(4);
         subscribe(&mut b, &mut f, s[0], 1, "com.a.b", Dict::new());
         subscribe(&mut b, &mut f, s[1], 1, "com.a.b", Dict::new());
-        subscribe(&mut b, &mut f, s[2], 1, "com.a", Dict::new().with("match", "prefix"));
-        subscribe(&mut b, &mut f, s[2], 2, "com..b", Dict::new().with("match", "wildcard"));
+        subscribe(
+            &mut b,
+            &mut f,
+            s[2],
+            1,
+            "com.a",
+            Dict::new().with("match", "prefix"),
+        );
+        subscribe(
+            &mut b,
+            &mut f,
+            s[2],
+            2,
+            "com..b",
+            Dict::new().with("match", "wildcard"),
+        );
         f.drain();
         publish(&mut b, &mut f, s[3], "com.a.b", Dict::new());
         let ev = events(&f.drain());
         assert_eq!(f.broadcasts, 1, "two exact subscribers share one broadcast");
         assert_eq!(ev.len(), 4);
         assert!(ev[..2].iter().all(|e| e.2.is_empty()));
-        assert!(ev[2..].iter().all(|e| e.2.get_str("topic") == Some("com.a.b") && e.0 == 3));
+        assert!(
+            ev[2..]
+                .iter()
+                .all(|e| e.2.get_str("topic") == Some("com.a.b") && e.0 == 3)
+        );
         publish(&mut b, &mut f, s[3], "com.x.b", Dict::new());
         assert_eq!(events(&f.drain()).len(), 1);
         publish(&mut b, &mut f, s[3], "org.a.b", Dict::new());
@@ -691,11 +723,26 @@ mod tests {
         subscribe(&mut b, &mut f, s[0], 1, "t", Dict::new());
         subscribe(&mut b, &mut f, s[1], 1, "t", Dict::new());
         f.drain();
-        publish(&mut b, &mut f, s[0], "t", Dict::new().with("acknowledge", true));
+        publish(
+            &mut b,
+            &mut f,
+            s[0],
+            "t",
+            Dict::new().with("acknowledge", true),
+        );
         let out = f.drain();
-        assert_eq!(events(&out).iter().map(|e| e.0).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(
+            events(&out).iter().map(|e| e.0).collect::<Vec<_>>(),
+            vec![2]
+        );
         assert!(matches!(out.last(), Some((1, Message::Published(_)))));
-        publish(&mut b, &mut f, s[0], "t", Dict::new().with("exclude_me", false));
+        publish(
+            &mut b,
+            &mut f,
+            s[0],
+            "t",
+            Dict::new().with("exclude_me", false),
+        );
         let mut got: Vec<u64> = events(&f.drain()).iter().map(|e| e.0).collect();
         got.sort();
         assert_eq!(got, vec![1, 2]);
@@ -715,16 +762,33 @@ mod tests {
             v
         };
         let ids = |v: &[SessionId]| Value::List(v.iter().map(|x| Value::from(*x)).collect());
-        assert_eq!(who(&mut b, &mut f, Dict::new().with("exclude", ids(&s[..1]))), vec![2, 3, 4]);
-        assert_eq!(who(&mut b, &mut f, Dict::new().with("eligible", ids(&s[1..3]))), vec![2, 3]);
-        assert_eq!(who(&mut b, &mut f, Dict::new().with("eligible", ids(&[]))), Vec::<u64>::new());
+        assert_eq!(
+            who(&mut b, &mut f, Dict::new().with("exclude", ids(&s[..1]))),
+            vec![2, 3, 4]
+        );
+        assert_eq!(
+            who(&mut b, &mut f, Dict::new().with("eligible", ids(&s[1..3]))),
+            vec![2, 3]
+        );
+        assert_eq!(
+            who(&mut b, &mut f, Dict::new().with("eligible", ids(&[]))),
+            Vec::<u64>::new()
+        );
         let strs = |v: &[&str]| Value::List(v.iter().map(|x| Value::from(*x)).collect());
         assert_eq!(
-            who(&mut b, &mut f, Dict::new().with("eligible_authrole", strs(&["even"]))),
+            who(
+                &mut b,
+                &mut f,
+                Dict::new().with("eligible_authrole", strs(&["even"]))
+            ),
             vec![2, 4]
         );
         assert_eq!(
-            who(&mut b, &mut f, Dict::new().with("exclude_authid", strs(&["user1", "user4"]))),
+            who(
+                &mut b,
+                &mut f,
+                Dict::new().with("exclude_authid", strs(&["user1", "user4"]))
+            ),
             vec![2, 3]
         );
         // ANDed: eligible 1..3 and not role odd.
@@ -739,7 +803,11 @@ mod tests {
             vec![2]
         );
         assert_eq!(
-            who(&mut b, &mut f, Dict::new().with("eligible_authid", strs(&["user3"]))),
+            who(
+                &mut b,
+                &mut f,
+                Dict::new().with("eligible_authid", strs(&["user3"]))
+            ),
             vec![3]
         );
     }
@@ -749,7 +817,13 @@ mod tests {
         let (mut b, mut f, s) = setup(2);
         subscribe(&mut b, &mut f, s[0], 1, "t", Dict::new());
         f.drain();
-        publish(&mut b, &mut f, s[1], "t", Dict::new().with("disclose_me", true));
+        publish(
+            &mut b,
+            &mut f,
+            s[1],
+            "t",
+            Dict::new().with("disclose_me", true),
+        );
         let ev = events(&f.drain());
         assert_eq!(ev[0].2.get_u64("publisher"), Some(s[1].get()));
         assert_eq!(ev[0].2.get_str("publisher_authid"), Some("user2"));
@@ -760,14 +834,37 @@ mod tests {
     fn retention_and_eligibility() {
         let (mut b, mut f, s) = setup(3);
         f.config.max_retained_events = 2;
-        publish(&mut b, &mut f, s[0], "com.a", Dict::new().with("retain", true));
-        publish(&mut b, &mut f, s[0], "com.b", Dict::new().with("retain", true).with("exclude", Value::List(vec![Value::from(s[2])])));
+        publish(
+            &mut b,
+            &mut f,
+            s[0],
+            "com.a",
+            Dict::new().with("retain", true),
+        );
+        publish(
+            &mut b,
+            &mut f,
+            s[0],
+            "com.b",
+            Dict::new()
+                .with("retain", true)
+                .with("exclude", Value::List(vec![Value::from(s[2])])),
+        );
         assert!(f.drain().is_empty());
         assert_eq!(b.stats().retained, 2);
         // Without get_retained: nothing.
         subscribe(&mut b, &mut f, s[1], 1, "com.a", Dict::new());
         assert_eq!(f.drain().len(), 1);
-        subscribe(&mut b, &mut f, s[1], 2, "com.", Dict::new().with("match", "prefix").with("get_retained", true));
+        subscribe(
+            &mut b,
+            &mut f,
+            s[1],
+            2,
+            "com.",
+            Dict::new()
+                .with("match", "prefix")
+                .with("get_retained", true),
+        );
         let out = f.drain();
         assert!(matches!(out[0].1, Message::Subscribed(_)));
         let ev = events(&out);
@@ -775,17 +872,53 @@ mod tests {
         assert!(ev.iter().all(|e| e.2.get_bool("retained") == Some(true)));
         assert_eq!(ev[1].2.get_str("topic"), Some("com.b"));
         // Session 3 is excluded from com.b; the publisher is excluded by default.
-        subscribe(&mut b, &mut f, s[2], 1, "com..", Dict::new().with("match", "wildcard").with("get_retained", true));
+        subscribe(
+            &mut b,
+            &mut f,
+            s[2],
+            1,
+            "com..",
+            Dict::new()
+                .with("match", "wildcard")
+                .with("get_retained", true),
+        );
         assert_eq!(events(&f.drain()).len(), 0);
-        subscribe(&mut b, &mut f, s[2], 2, "com.a", Dict::new().with("get_retained", true));
+        subscribe(
+            &mut b,
+            &mut f,
+            s[2],
+            2,
+            "com.a",
+            Dict::new().with("get_retained", true),
+        );
         assert_eq!(events(&f.drain()).len(), 1);
-        subscribe(&mut b, &mut f, s[0], 1, "com.a", Dict::new().with("get_retained", true));
+        subscribe(
+            &mut b,
+            &mut f,
+            s[0],
+            1,
+            "com.a",
+            Dict::new().with("get_retained", true),
+        );
         assert_eq!(events(&f.drain()).len(), 0);
         // A third topic evicts the oldest.
-        publish(&mut b, &mut f, s[0], "com.c", Dict::new().with("retain", true));
+        publish(
+            &mut b,
+            &mut f,
+            s[0],
+            "com.c",
+            Dict::new().with("retain", true),
+        );
         f.drain();
         assert_eq!(b.stats().retained, 2);
-        subscribe(&mut b, &mut f, s[1], 3, "com.a", Dict::new().with("get_retained", true));
+        subscribe(
+            &mut b,
+            &mut f,
+            s[1],
+            3,
+            "com.a",
+            Dict::new().with("get_retained", true),
+        );
         assert_eq!(events(&f.drain()).len(), 0);
     }
 
@@ -805,21 +938,50 @@ mod tests {
                 other => other.kind().name().to_owned(),
             })
             .collect();
-        assert_eq!(uris, vec![uris::INVALID_URI, "SUBSCRIBED", uris::NOT_AUTHORIZED, "SUBSCRIBED"]);
+        assert_eq!(
+            uris,
+            vec![
+                uris::INVALID_URI,
+                "SUBSCRIBED",
+                uris::NOT_AUTHORIZED,
+                "SUBSCRIBED"
+            ]
+        );
         // PUBLISH errors only with acknowledge.
         publish(&mut b, &mut f, s[0], "bad uri", Dict::new());
         publish(&mut b, &mut f, s[0], "wamp.session.on_join", Dict::new());
         assert!(f.drain().is_empty());
-        publish(&mut b, &mut f, s[0], "bad uri", Dict::new().with("acknowledge", true));
+        publish(
+            &mut b,
+            &mut f,
+            s[0],
+            "bad uri",
+            Dict::new().with("acknowledge", true),
+        );
         assert!(matches!(&f.drain()[..], [(_, Message::Error(e))] if e.error == uris::INVALID_URI));
         // UNSUBSCRIBE.
         let unsub = |b: &mut Broker, f: &mut Fixture, id: SubscriptionId| {
-            f.with(|ctx, ss| b.unsubscribe(ctx, ss, s[0], Unsubscribe { request: req(9), subscription: id }));
+            f.with(|ctx, ss| {
+                b.unsubscribe(
+                    ctx,
+                    ss,
+                    s[0],
+                    Unsubscribe {
+                        request: req(9),
+                        subscription: id,
+                    },
+                )
+            });
             f.drain()
         };
         let id = SubscriptionId::new(1).unwrap();
-        assert!(matches!(&unsub(&mut b, &mut f, id)[..], [(_, Message::Unsubscribed(_))]));
-        assert!(matches!(&unsub(&mut b, &mut f, id)[..], [(_, Message::Error(e))] if e.error == uris::NO_SUCH_SUBSCRIPTION));
+        assert!(matches!(
+            &unsub(&mut b, &mut f, id)[..],
+            [(_, Message::Unsubscribed(_))]
+        ));
+        assert!(
+            matches!(&unsub(&mut b, &mut f, id)[..], [(_, Message::Error(e))] if e.error == uris::NO_SUCH_SUBSCRIPTION)
+        );
         assert_eq!(b.stats(), BrokerStats::default());
         assert!(f.sessions.get(&s[0]).unwrap().subscriptions.is_empty());
     }
@@ -827,16 +989,28 @@ mod tests {
     #[test]
     fn revocation_and_session_removal() {
         let mut f = Fixture::new();
-        let a = f.session(1, SUB.with(ClientFeatures::SUBSCRIBER_SUBSCRIPTION_REVOCATION), "a", "r");
+        let a = f.session(
+            1,
+            SUB.with(ClientFeatures::SUBSCRIBER_SUBSCRIPTION_REVOCATION),
+            "a",
+            "r",
+        );
         let c = f.session(2, SUB, "c", "r");
         let mut b = Broker::new(Fixture::seed());
         subscribe(&mut b, &mut f, a, 1, "t", Dict::new());
         subscribe(&mut b, &mut f, c, 1, "t", Dict::new());
         subscribe(&mut b, &mut f, c, 2, "u", Dict::new());
         let id = sub_id(&f.drain()[..1]);
-        assert_eq!(f.with(|ctx, ss| b.revoke(ctx, ss, id, None, "gone")), Some(2));
+        assert_eq!(
+            f.with(|ctx, ss| b.revoke(ctx, ss, id, None, "gone")),
+            Some(2)
+        );
         let out = f.drain();
-        assert_eq!(out.len(), 1, "only the subscriber that announced revocation is told");
+        assert_eq!(
+            out.len(),
+            1,
+            "only the subscriber that announced revocation is told"
+        );
         match &out[0] {
             (1, Message::Unsubscribed(u)) => {
                 assert_eq!(u.request, None);

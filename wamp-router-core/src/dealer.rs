@@ -81,6 +81,8 @@ struct PendingCall {
     receive_progress: bool,
     /// The caller is still sending progressive CALL chunks.
     caller_streaming: bool,
+    /// The call is a progressive call invocation (chunks share its request ID).
+    streamed: bool,
     /// The callee announced call canceling (INTERRUPT allowed).
     callee_cancel: bool,
     /// CANCEL `kill` was sent: waiting for the callee's final answer.
@@ -483,6 +485,7 @@ impl Dealer {
                 procedure: msg.procedure,
                 receive_progress,
                 caller_streaming: progress,
+                streamed: progress,
                 callee_cancel,
                 killing: false,
                 timeout,
@@ -554,7 +557,7 @@ impl Dealer {
         }
         if let Some(s) = sessions.get_mut(&call.caller) {
             s.pending_calls = s.pending_calls.saturating_sub(1);
-            if call.caller_streaming {
+            if call.streamed {
                 let v = self.finished_streams.entry(call.caller).or_default();
                 if v.len() >= FINISHED_STREAMS {
                     v.remove(0);
@@ -855,5 +858,597 @@ impl Dealer {
             }
         }
         Some(victims.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{Fixture, req};
+    use wamp_proto::Message;
+
+    const CALLER: ClientFeatures = ClientFeatures::CALLER;
+    const CALLEE: ClientFeatures = ClientFeatures::CALLEE;
+    const FULL: ClientFeatures = ClientFeatures::CALLEE
+        .with(ClientFeatures::CALLEE_CALL_CANCELING)
+        .with(ClientFeatures::CALLEE_PROGRESSIVE_RESULTS)
+        .with(ClientFeatures::CALLEE_PROGRESSIVE_INVOCATIONS)
+        .with(ClientFeatures::CALLEE_CALL_TIMEOUT)
+        .with(ClientFeatures::CALLEE_REGISTRATION_REVOCATION)
+        .with(ClientFeatures::CALLER)
+        .with(ClientFeatures::CALLER_PROGRESSIVE_INVOCATIONS);
+
+    struct T {
+        d: Dealer,
+        f: Fixture,
+    }
+
+    impl T {
+        fn new() -> Self {
+            T {
+                d: Dealer::new(Fixture::seed()),
+                f: Fixture::new(),
+            }
+        }
+        fn session(&mut self, id: u64, features: ClientFeatures) -> SessionId {
+            self.f.session(id, features, &format!("u{id}"), "role")
+        }
+        fn register(&mut self, s: SessionId, r: u64, uri: &str, opts: Dict) -> Vec<(u64, Message)> {
+            let d = &mut self.d;
+            self.f.with(|ctx, ss| {
+                d.register(
+                    ctx,
+                    ss,
+                    s,
+                    Register {
+                        request: req(r),
+                        options: opts,
+                        procedure: Uri::from_wire(uri),
+                    },
+                )
+            });
+            self.f.drain()
+        }
+        fn reg(&mut self, s: SessionId, r: u64, uri: &str, opts: Dict) -> RegistrationId {
+            match &self.register(s, r, uri, opts)[..] {
+                [(_, Message::Registered(x))] => x.registration,
+                other => panic!("{other:?}"),
+            }
+        }
+        fn call(
+            &mut self,
+            s: SessionId,
+            r: u64,
+            uri: &str,
+            opts: Dict,
+        ) -> Result<Vec<(u64, Message)>, ProtocolViolation> {
+            let d = &mut self.d;
+            self.f.with(|ctx, ss| {
+                d.call(
+                    ctx,
+                    ss,
+                    s,
+                    Call {
+                        request: req(r),
+                        options: opts,
+                        procedure: Uri::from_wire(uri),
+                        payload: Payload::empty(),
+                    },
+                )
+            })?;
+            Ok(self.f.drain())
+        }
+        fn invocation(&mut self, s: SessionId, r: u64, uri: &str, opts: Dict) -> (u64, Invocation) {
+            match self.call(s, r, uri, opts).unwrap().as_slice() {
+                [(c, Message::Invocation(i))] => (*c, i.clone()),
+                other => panic!("{other:?}"),
+            }
+        }
+        fn yield_(
+            &mut self,
+            s: SessionId,
+            inv: RequestId,
+            opts: Dict,
+        ) -> Result<Vec<(u64, Message)>, ProtocolViolation> {
+            let d = &mut self.d;
+            self.f.with(|ctx, ss| {
+                d.yield_(
+                    ctx,
+                    ss,
+                    s,
+                    Yield {
+                        request: inv,
+                        options: opts,
+                        payload: Payload::empty(),
+                    },
+                )
+            })?;
+            Ok(self.f.drain())
+        }
+        fn cancel(&mut self, s: SessionId, r: u64, mode: Option<&str>) -> Vec<(u64, Message)> {
+            let d = &mut self.d;
+            let options = mode.map_or_else(Dict::new, |m| Dict::new().with("mode", m));
+            self.f.with(|ctx, ss| {
+                d.cancel(
+                    ctx,
+                    ss,
+                    s,
+                    Cancel {
+                        request: req(r),
+                        options,
+                    },
+                )
+            });
+            self.f.drain()
+        }
+        fn leave(&mut self, s: SessionId) -> Vec<(u64, Message)> {
+            let session = self.f.sessions.remove(&s).unwrap();
+            let d = &mut self.d;
+            self.f
+                .with(|ctx, ss| d.remove_session(ctx, ss, s, &session));
+            self.f.drain()
+        }
+    }
+
+    fn error_uri(m: &(u64, Message)) -> String {
+        match &m.1 {
+            Message::Error(e) => e.error.to_string(),
+            other => other.kind().name().to_owned(),
+        }
+    }
+
+    #[test]
+    fn register_errors_and_unregister() {
+        let mut t = T::new();
+        let a = t.session(1, CALLEE);
+        let b = t.session(2, CALLEE);
+        let id = t.reg(a, 1, "com.p", Dict::new());
+        assert_eq!(
+            error_uri(&t.register(b, 1, "com.p", Dict::new())[0]),
+            uris::PROCEDURE_ALREADY_EXISTS
+        );
+        assert_eq!(
+            error_uri(&t.register(a, 2, "com.p", Dict::new())[0]),
+            uris::PROCEDURE_ALREADY_EXISTS
+        );
+        assert_eq!(
+            error_uri(&t.register(a, 3, "wamp.x", Dict::new())[0]),
+            uris::INVALID_URI
+        );
+        assert_eq!(
+            error_uri(&t.register(a, 3, "a..b", Dict::new())[0]),
+            uris::INVALID_URI
+        );
+        let rr = Dict::new().with("invoke", "roundrobin");
+        t.reg(a, 4, "com.s", rr.clone());
+        t.reg(b, 2, "com.s", rr);
+        let c = t.session(3, CALLEE);
+        assert_eq!(
+            error_uri(&t.register(c, 3, "com.s", Dict::new().with("invoke", "first"))[0]),
+            uris::PROCEDURE_EXISTS_WITH_DIFFERENT_INVOCATION_POLICY
+        );
+        assert_eq!(t.d.stats().callees, 3);
+        let d = &mut t.d;
+        t.f.with(|ctx, ss| {
+            d.unregister(
+                ctx,
+                ss,
+                b,
+                Unregister {
+                    request: req(4),
+                    registration: id,
+                },
+            )
+        });
+        assert_eq!(error_uri(&t.f.drain()[0]), uris::NO_SUCH_REGISTRATION);
+        let d = &mut t.d;
+        t.f.with(|ctx, ss| {
+            d.unregister(
+                ctx,
+                ss,
+                a,
+                Unregister {
+                    request: req(5),
+                    registration: id,
+                },
+            )
+        });
+        assert!(matches!(t.f.drain()[0].1, Message::Unregistered(_)));
+        assert_eq!(t.d.stats().registrations, 1);
+    }
+
+    #[test]
+    fn call_yield_result_and_error() {
+        let mut t = T::new();
+        let callee = t.session(1, CALLEE);
+        let caller = t.session(2, CALLER);
+        let reg = t.reg(callee, 1, "com.p", Dict::new());
+        let (to, inv) = t.invocation(caller, 1, "com.p", Dict::new());
+        assert_eq!((to, inv.registration, inv.request.get()), (1, reg, 1));
+        assert!(inv.details.is_empty());
+        let out = t.yield_(callee, inv.request, Dict::new()).unwrap();
+        assert!(
+            matches!(&out[..], [(2, Message::Result(r))] if r.request == req(1) && r.details.is_empty())
+        );
+        // Late YIELD for an issued invocation: discarded; never issued: violation.
+        assert!(
+            t.yield_(callee, inv.request, Dict::new())
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            t.yield_(callee, req(7), Dict::new()),
+            Err(ProtocolViolation::UnknownInvocation)
+        );
+        // Callee ERROR is forwarded with URI and payload.
+        let (_, inv) = t.invocation(caller, 2, "com.p", Dict::new());
+        assert_eq!(inv.request.get(), 2);
+        let d = &mut t.d;
+        t.f.with(|ctx, ss| {
+            d.invocation_error(
+                ctx,
+                ss,
+                callee,
+                ErrorMsg {
+                    request_type: MessageKind::Invocation,
+                    request: inv.request,
+                    details: Dict::new(),
+                    error: Uri::from("com.err"),
+                    payload: Payload::args(vec![Value::from(5u8)]),
+                },
+            )
+        })
+        .unwrap();
+        let out = t.f.drain();
+        assert!(
+            matches!(&out[..], [(2, Message::Error(e))] if e.request_type == MessageKind::Call && e.request == req(2) && e.error == "com.err" && e.payload.arguments() == [Value::from(5u8)])
+        );
+        assert_eq!(
+            error_uri(&t.call(caller, 3, "com.none", Dict::new()).unwrap()[0]),
+            uris::NO_SUCH_PROCEDURE
+        );
+        assert_eq!(
+            error_uri(&t.call(caller, 4, "bad uri", Dict::new()).unwrap()[0]),
+            uris::INVALID_URI
+        );
+        assert_eq!(t.d.stats().pending_calls, 0);
+    }
+
+    #[test]
+    fn precedence_and_procedure_detail() {
+        let mut t = T::new();
+        let (c1, c2, c3) = (
+            t.session(1, CALLEE),
+            t.session(2, CALLEE),
+            t.session(3, CALLEE),
+        );
+        let caller = t.session(4, CALLER);
+        t.reg(c1, 1, "com.a.", Dict::new().with("match", "prefix"));
+        t.reg(c2, 1, "com.a.b", Dict::new().with("match", "prefix"));
+        t.reg(c3, 1, "com..c", Dict::new().with("match", "wildcard"));
+        let (to, inv) = t.invocation(caller, 1, "com.a.b.c", Dict::new());
+        assert_eq!(to, 2);
+        assert_eq!(inv.details.get_str("procedure"), Some("com.a.b.c"));
+        assert_eq!(t.invocation(caller, 2, "com.a.x", Dict::new()).0, 1);
+        assert_eq!(t.invocation(caller, 3, "com.x.c", Dict::new()).0, 3);
+        t.reg(c3, 2, "com.a.b.c", Dict::new());
+        let (to, inv) = t.invocation(caller, 4, "com.a.b.c", Dict::new());
+        assert_eq!(to, 3);
+        assert!(inv.details.get("procedure").is_none());
+    }
+
+    #[test]
+    fn shared_registration_policies() {
+        let mut t = T::new();
+        let cs: Vec<SessionId> = (1..=3).map(|i| t.session(i, CALLEE)).collect();
+        let caller = t.session(9, CALLER);
+        for (policy, uri) in [
+            ("roundrobin", "rr"),
+            ("first", "f"),
+            ("last", "l"),
+            ("random", "x"),
+        ] {
+            for c in &cs {
+                t.reg(
+                    *c,
+                    10 + cs.len() as u64,
+                    uri,
+                    Dict::new().with("invoke", policy),
+                );
+            }
+        }
+        let mut n = 0;
+        let mut pick = |t: &mut T, uri: &str| {
+            n += 1;
+            t.invocation(caller, n, uri, Dict::new()).0
+        };
+        let rr: Vec<u64> = (0..5).map(|_| pick(&mut t, "rr")).collect();
+        assert_eq!(rr, vec![1, 2, 3, 1, 2]);
+        assert_eq!(pick(&mut t, "f"), 1);
+        assert_eq!(pick(&mut t, "l"), 3);
+        let rnd: Vec<u64> = (0..30).map(|_| pick(&mut t, "x")).collect();
+        assert!((1..=3).all(|c| rnd.contains(&c)), "{rnd:?}");
+        // Removing a callee keeps the rotation going.
+        t.leave(cs[2]);
+        let rr: Vec<u64> = (0..3).map(|_| pick(&mut t, "rr")).collect();
+        assert_eq!(rr, vec![1, 2, 1]);
+    }
+
+    #[test]
+    fn caller_disclosure() {
+        let mut t = T::new();
+        let callee = t.session(1, CALLEE);
+        let caller = t.session(2, CALLER);
+        t.reg(callee, 1, "p", Dict::new());
+        t.reg(callee, 2, "q", Dict::new().with("disclose_caller", true));
+        let (_, inv) = t.invocation(caller, 1, "p", Dict::new());
+        assert!(inv.details.get("caller").is_none());
+        let (_, inv) = t.invocation(caller, 2, "p", Dict::new().with("disclose_me", true));
+        assert_eq!(inv.details.get_u64("caller"), Some(2));
+        assert_eq!(inv.details.get_str("caller_authid"), Some("u2"));
+        assert_eq!(inv.details.get_str("caller_authrole"), Some("role"));
+        let (_, inv) = t.invocation(caller, 3, "q", Dict::new());
+        assert_eq!(inv.details.get_u64("caller"), Some(2));
+    }
+
+    #[test]
+    fn progressive_results() {
+        let mut t = T::new();
+        let full = t.session(1, FULL);
+        let basic = t.session(2, CALLEE);
+        let caller = t.session(3, CALLER);
+        t.reg(full, 1, "p", Dict::new());
+        t.reg(basic, 1, "q", Dict::new());
+        let rp = Dict::new().with("receive_progress", true);
+        let (_, inv) = t.invocation(caller, 1, "p", rp.clone());
+        assert_eq!(inv.details.get_bool("receive_progress"), Some(true));
+        let prog = Dict::new().with("progress", true);
+        for _ in 0..2 {
+            let out = t.yield_(full, inv.request, prog.clone()).unwrap();
+            assert!(
+                matches!(&out[..], [(3, Message::Result(r))] if r.details.get_bool("progress") == Some(true))
+            );
+        }
+        let out = t.yield_(full, inv.request, Dict::new()).unwrap();
+        assert!(matches!(&out[..], [(3, Message::Result(r))] if r.details.is_empty()));
+        assert!(
+            t.yield_(full, inv.request, prog.clone())
+                .unwrap()
+                .is_empty()
+        );
+        // Not forwarded to a callee without the feature; its progress YIELDs are dropped.
+        let (_, inv) = t.invocation(caller, 2, "q", rp);
+        assert!(inv.details.get("receive_progress").is_none());
+        assert!(t.yield_(basic, inv.request, prog).unwrap().is_empty());
+        assert_eq!(t.yield_(basic, inv.request, Dict::new()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn progressive_invocations() {
+        let mut t = T::new();
+        let c1 = t.session(1, FULL);
+        let c2 = t.session(2, FULL);
+        let basic = t.session(3, CALLEE);
+        let caller = t.session(4, FULL);
+        let plain_caller = t.session(5, CALLER);
+        let rr = Dict::new().with("invoke", "roundrobin");
+        t.reg(c1, 1, "p", rr.clone());
+        t.reg(c2, 1, "p", rr);
+        t.reg(basic, 1, "q", Dict::new());
+        let prog = Dict::new().with("progress", true);
+        let (to, inv) = t.invocation(caller, 1, "p", prog.clone());
+        assert_eq!(inv.details.get_bool("progress"), Some(true));
+        // Chunks stick to the first callee, same invocation ID.
+        let out = t.call(caller, 1, "p", prog.clone()).unwrap();
+        assert!(
+            matches!(&out[..], [(c, Message::Invocation(i))] if *c == to && i.request == inv.request)
+        );
+        let out = t.call(caller, 1, "p", Dict::new()).unwrap();
+        assert!(
+            matches!(&out[..], [(c, Message::Invocation(i))] if *c == to && i.details.is_empty())
+        );
+        // After the final chunk, another chunk is a duplicate request ID.
+        assert_eq!(
+            t.call(caller, 1, "p", prog.clone()),
+            Err(ProtocolViolation::DuplicateRequestId)
+        );
+        let callee = if to == 1 { c1 } else { c2 };
+        assert_eq!(t.yield_(callee, inv.request, Dict::new()).unwrap().len(), 1);
+        // Late chunk of the finished call: discarded.
+        assert!(t.call(caller, 1, "p", prog.clone()).unwrap().is_empty());
+        assert_eq!(
+            error_uri(&t.call(caller, 2, "q", prog.clone()).unwrap()[0]),
+            uris::FEATURE_NOT_SUPPORTED
+        );
+        assert_eq!(
+            t.call(plain_caller, 1, "p", prog),
+            Err(ProtocolViolation::ProgressNotAnnounced)
+        );
+    }
+
+    #[test]
+    fn cancel_modes() {
+        let mut t = T::new();
+        let full = t.session(1, FULL);
+        let basic = t.session(2, CALLEE);
+        let caller = t.session(3, CALLER);
+        t.reg(full, 1, "p", Dict::new());
+        t.reg(basic, 1, "q", Dict::new());
+        // skip: caller errored at once, callee untouched, late YIELD discarded.
+        let (_, inv) = t.invocation(caller, 1, "p", Dict::new());
+        let out = t.cancel(caller, 1, Some("skip"));
+        assert_eq!(
+            out.iter().map(error_uri).collect::<Vec<_>>(),
+            vec![uris::CANCELED]
+        );
+        assert!(t.yield_(full, inv.request, Dict::new()).unwrap().is_empty());
+        // killnowait: INTERRUPT then ERROR.
+        let (_, inv) = t.invocation(caller, 2, "p", Dict::new());
+        let out = t.cancel(caller, 2, Some("killnowait"));
+        assert!(
+            matches!(&out[0], (1, Message::Interrupt(i)) if i.request == inv.request && i.options.get_str("mode") == Some("killnowait"))
+        );
+        assert_eq!(error_uri(&out[1]), uris::CANCELED);
+        // kill: INTERRUPT, then the callee's answer decides.
+        let (_, inv) = t.invocation(caller, 3, "p", Dict::new());
+        let out = t.cancel(caller, 3, Some("kill"));
+        assert!(
+            matches!(&out[..], [(1, Message::Interrupt(i))] if i.options.get_str("mode") == Some("kill"))
+        );
+        assert!(
+            t.cancel(caller, 3, Some("kill")).is_empty(),
+            "repeated CANCEL ignored"
+        );
+        assert_eq!(
+            t.yield_(full, inv.request, Dict::new())
+                .unwrap()
+                .iter()
+                .map(error_uri)
+                .collect::<Vec<_>>(),
+            vec!["RESULT"]
+        );
+        // Callee without call_canceling: always skip.
+        t.invocation(caller, 4, "q", Dict::new());
+        let out = t.cancel(caller, 4, Some("kill"));
+        assert_eq!(
+            out.iter().map(error_uri).collect::<Vec<_>>(),
+            vec![uris::CANCELED]
+        );
+        // No mode: killnowait.
+        t.invocation(caller, 5, "p", Dict::new());
+        assert_eq!(t.cancel(caller, 5, None).len(), 2);
+        assert!(t.cancel(caller, 77, None).is_empty());
+        assert_eq!(t.d.stats().pending_calls, 0);
+    }
+
+    #[test]
+    fn timeouts() {
+        let mut t = T::new();
+        let full = t.session(1, FULL);
+        let caller = t.session(2, CALLER);
+        t.reg(full, 1, "p", Dict::new());
+        t.reg(full, 2, "f", Dict::new().with("forward_timeout", true));
+        let (_, inv) = t.invocation(
+            caller,
+            1,
+            "p",
+            Dict::new()
+                .with("timeout", 100u64)
+                .with("receive_progress", true),
+        );
+        assert!(inv.details.get("timeout").is_none());
+        let first = t.f.timers.next_deadline().unwrap();
+        assert_eq!(first, t.f.now + Duration::from_millis(100));
+        // A progressive result restarts the timer.
+        t.f.now += Duration::from_millis(60);
+        t.yield_(full, inv.request, Dict::new().with("progress", true))
+            .unwrap();
+        assert_eq!(
+            t.f.timers.next_deadline(),
+            Some(t.f.now + Duration::from_millis(100))
+        );
+        t.f.now += Duration::from_millis(100);
+        let (_, Timer::Call { call, .. }) = t.f.timers.pop_due(t.f.now).unwrap() else {
+            panic!()
+        };
+        let d = &mut t.d;
+        t.f.with(|ctx, ss| d.timeout(ctx, ss, call));
+        let out = t.f.drain();
+        assert!(
+            matches!(&out[0], (1, Message::Interrupt(i)) if i.options.get_str("reason") == Some(uris::TIMEOUT))
+        );
+        assert_eq!(error_uri(&out[1]), uris::TIMEOUT);
+        assert!(t.yield_(full, inv.request, Dict::new()).unwrap().is_empty());
+        // forward_timeout: the callee gets the timeout, the router runs no timer.
+        let (_, inv) = t.invocation(caller, 2, "f", Dict::new().with("timeout", 100u64));
+        assert_eq!(inv.details.get_u64("timeout"), Some(100));
+        assert!(t.f.timers.is_empty());
+        // A finished call disarms its timer.
+        let (_, inv) = t.invocation(caller, 3, "p", Dict::new().with("timeout", 5u64));
+        t.yield_(full, inv.request, Dict::new()).unwrap();
+        assert!(t.f.timers.is_empty());
+    }
+
+    #[test]
+    fn leaving_sessions_end_their_calls() {
+        let mut t = T::new();
+        let full = t.session(1, FULL);
+        let basic = t.session(2, CALLEE);
+        let caller = t.session(3, CALLER);
+        t.reg(full, 1, "p", Dict::new());
+        t.reg(basic, 1, "q", Dict::new());
+        t.invocation(caller, 1, "p", Dict::new());
+        t.invocation(caller, 2, "q", Dict::new());
+        // Caller leaves: only the canceling-capable callee is interrupted.
+        let out = t.leave(caller);
+        assert!(
+            matches!(&out[..], [(1, Message::Interrupt(i))] if i.options.get_str("mode") == Some("killnowait"))
+        );
+        assert_eq!(t.f.sessions.get(&full).unwrap().pending_invocations, 0);
+        // Callee leaves: its callers get wamp.error.canceled.
+        let caller = t.session(4, CALLER);
+        t.invocation(caller, 1, "p", Dict::new());
+        t.invocation(caller, 2, "p", Dict::new());
+        let out = t.leave(full);
+        assert_eq!(
+            out.iter().map(error_uri).collect::<Vec<_>>(),
+            vec![uris::CANCELED, uris::CANCELED]
+        );
+        assert_eq!(t.f.sessions.get(&caller).unwrap().pending_calls, 0);
+        assert_eq!(t.d.stats().pending_calls, 0);
+        assert_eq!(t.d.stats().registrations, 1);
+    }
+
+    #[test]
+    fn limits() {
+        let mut t = T::new();
+        t.f.config.max_pending_calls_per_session = 1;
+        t.f.config.max_pending_invocations_per_session = 1;
+        t.f.config.max_registrations_per_session = 1;
+        let callee = t.session(1, CALLEE);
+        let a = t.session(2, CALLER);
+        let b = t.session(3, CALLER);
+        t.reg(callee, 1, "p", Dict::new());
+        assert_eq!(
+            error_uri(&t.register(callee, 2, "q", Dict::new())[0]),
+            uris::NOT_AUTHORIZED
+        );
+        t.invocation(a, 1, "p", Dict::new());
+        assert_eq!(
+            error_uri(&t.call(a, 2, "p", Dict::new()).unwrap()[0]),
+            uris::NOT_AUTHORIZED
+        );
+        assert_eq!(
+            error_uri(&t.call(b, 1, "p", Dict::new()).unwrap()[0]),
+            uris::NO_AVAILABLE_CALLEE
+        );
+    }
+
+    #[test]
+    fn revocation() {
+        let mut t = T::new();
+        let full = t.session(1, FULL);
+        let basic = t.session(2, CALLEE);
+        let caller = t.session(3, CALLER);
+        let rr = Dict::new().with("invoke", "roundrobin");
+        let id = t.reg(full, 1, "p", rr.clone());
+        t.reg(basic, 1, "p", rr);
+        let (_, inv) = t.invocation(caller, 1, "p", Dict::new());
+        let d = &mut t.d;
+        assert_eq!(
+            t.f.with(|ctx, ss| d.revoke(ctx, ss, id, None, "bye")),
+            Some(2)
+        );
+        let out = t.f.drain();
+        assert!(
+            matches!(&out[..], [(1, Message::Unregistered(u))] if u.request.is_none() && u.details.get_u64("registration") == Some(id.get()))
+        );
+        assert_eq!(t.d.stats().registrations, 0);
+        // The invocation in flight still completes.
+        assert_eq!(t.yield_(full, inv.request, Dict::new()).unwrap().len(), 1);
+        assert_eq!(
+            error_uri(&t.call(caller, 2, "p", Dict::new()).unwrap()[0]),
+            uris::NO_SUCH_PROCEDURE
+        );
     }
 }
