@@ -1,0 +1,1 @@
+//! Property tests of the router against a reference model (filled in below).

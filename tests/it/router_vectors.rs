@@ -1,0 +1,1 @@
+//! Multisession vectors (filled in below).
