@@ -784,7 +784,8 @@ impl Dealer {
             .collect();
         for key in as_caller {
             if let Some(call) = self.finish(ctx, sessions, key) {
-                if call.callee_cancel {
+                // A session calling itself: nothing goes to the leaving session.
+                if call.callee_cancel && call.callee != sid {
                     ctx.send(
                         call.callee_conn,
                         Interrupt {
@@ -1397,6 +1398,16 @@ mod tests {
         assert_eq!(t.f.sessions.get(&caller).unwrap().pending_calls, 0);
         assert_eq!(t.d.stats().pending_calls, 0);
         assert_eq!(t.d.stats().registrations, 1);
+    }
+
+    #[test]
+    fn a_session_calling_itself_leaves_cleanly() {
+        let mut t = T::new();
+        let me = t.session(1, FULL);
+        t.reg(me, 1, "p", Dict::new());
+        t.invocation(me, 1, "p", Dict::new());
+        assert!(t.leave(me).is_empty());
+        assert_eq!(t.d.stats(), DealerStats::default());
     }
 
     #[test]
