@@ -6,4 +6,8 @@
 mod fuzz_corpus;
 mod interop;
 mod proptests;
+mod router_props;
+mod router_sim;
+mod router_vectors;
+mod sim;
 mod vectors;
