@@ -18,7 +18,8 @@
 //! framing around it: the RawSocket header, nothing for a plain WebSocket message, or one batch
 //! element (the caller sends everything accumulated as one WebSocket message). A message larger
 //! than the peer accepts is refused with [`EncodeError::TooLarge`] and the buffer is left as it
-//! was. For fan-out, encode a message once per serializer ([`EncodeCache`], or
+//! was. The peer's WebSocket size limit applies to a whole batch: send the batch before adding
+//! an element would take it past [`Link::max_outgoing`]. For fan-out, encode a message once per serializer ([`EncodeCache`], or
 //! [`Serializer::encode`] into a shared buffer) and frame the same bytes for every recipient
 //! with [`Link::write_encoded`] or [`Link::envelope`] (prefix and suffix octets for vectored
 //! writes, no copy of the payload).
