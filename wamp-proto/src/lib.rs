@@ -42,23 +42,21 @@
 //!
 //! Decoding never panics: malformed input yields a typed [`DecodeError`].
 
+pub mod batch;
 pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod id;
+pub mod link;
 pub mod message;
+pub mod rawsocket;
 pub mod serializer;
+#[cfg(any(test, feature = "fuzzing"))]
+mod transport_fuzz;
 pub mod uri;
 pub mod value;
 mod value_de;
-
-// Transports: RawSocket, batched WebSocket, subprotocol negotiation, the link layer.
-pub mod batch;
-pub mod link;
-pub mod rawsocket;
-#[cfg(any(test, feature = "fuzzing"))]
-mod transport_fuzz;
 pub mod websocket;
 
 pub use error::{DecodeError, EncodeError};
