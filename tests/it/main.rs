@@ -1,1 +1,9 @@
-//! Integration tests (one binary).
+//! Integration tests of the WAMP workspace (one test binary, modules inside).
+
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod fuzz_corpus;
+mod interop;
+mod proptests;
+mod vectors;

@@ -42,6 +42,8 @@
 //!
 //! Decoding never panics: malformed input yields a typed [`DecodeError`].
 
+mod binary;
+mod cbor;
 pub mod batch;
 pub mod error;
 #[cfg(feature = "fuzzing")]
@@ -52,6 +54,7 @@ pub mod link;
 pub mod message;
 pub mod rawsocket;
 pub mod serializer;
+mod ubjson;
 #[cfg(any(test, feature = "fuzzing"))]
 mod transport_fuzz;
 pub mod uri;
