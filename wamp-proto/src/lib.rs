@@ -42,9 +42,9 @@
 //!
 //! Decoding never panics: malformed input yields a typed [`DecodeError`].
 
+pub mod batch;
 mod binary;
 mod cbor;
-pub mod batch;
 pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -54,9 +54,9 @@ pub mod link;
 pub mod message;
 pub mod rawsocket;
 pub mod serializer;
-mod ubjson;
 #[cfg(any(test, feature = "fuzzing"))]
 mod transport_fuzz;
+mod ubjson;
 pub mod uri;
 pub mod value;
 mod value_de;

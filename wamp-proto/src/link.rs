@@ -1087,6 +1087,31 @@ mod tests {
         }
 
         #[test]
+        fn link_fuzz_body_on_mostly_valid_streams(
+            ctl in any::<u8>(),
+            size in any::<u8>(),
+            items in proptest::collection::vec(
+                (0u8..5, 0usize..4, proptest::collection::vec(any::<u8>(), 0..40)), 0..10),
+        ) {
+            // RawSocket transport (bits 3-6 clear), any serializer and limit.
+            let ctl = ctl & 0x87;
+            let s = Serializer::ALL[usize::from(ctl) % Serializer::ALL.len()];
+            let (client, _) = rawsocket_pair(s);
+            let all = messages();
+            let mut data = vec![ctl, size];
+            for (what, pick, bytes) in items {
+                match what {
+                    0 => client.encode(&all[pick], &mut data).unwrap(),
+                    1 => encode_frame(FrameKind::Ping, &bytes, &mut data).unwrap(),
+                    2 => encode_frame(FrameKind::Pong, &bytes, &mut data).unwrap(),
+                    3 => encode_frame(FrameKind::Message, &bytes, &mut data).unwrap(),
+                    _ => data.extend_from_slice(&bytes),
+                }
+            }
+            crate::transport_fuzz::link(&data);
+        }
+
+        #[test]
         fn rawsocket_messages_survive_any_chunking(
             picks in proptest::collection::vec(0usize..4, 1..10),
             cuts in proptest::collection::vec(any::<usize>(), 0..12),
