@@ -18,7 +18,8 @@
 //! framing around it: the RawSocket header, nothing for a plain WebSocket message, or one batch
 //! element (the caller sends everything accumulated as one WebSocket message). A message larger
 //! than the peer accepts is refused with [`EncodeError::TooLarge`] and the buffer is left as it
-//! was. For fan-out, encode a message once per serializer ([`EncodeCache`], or
+//! was. The peer's WebSocket size limit applies to a whole batch: send the batch before adding
+//! an element would take it past [`Link::max_outgoing`]. For fan-out, encode a message once per serializer ([`EncodeCache`], or
 //! [`Serializer::encode`] into a shared buffer) and frame the same bytes for every recipient
 //! with [`Link::write_encoded`] or [`Link::envelope`] (prefix and suffix octets for vectored
 //! writes, no copy of the payload).
@@ -1083,6 +1084,31 @@ mod tests {
         ) {
             crate::transport_fuzz::link(&data);
             crate::transport_fuzz::rawsocket_framer(&data);
+        }
+
+        #[test]
+        fn link_fuzz_body_on_mostly_valid_streams(
+            ctl in any::<u8>(),
+            size in any::<u8>(),
+            items in proptest::collection::vec(
+                (0u8..5, 0usize..4, proptest::collection::vec(any::<u8>(), 0..40)), 0..10),
+        ) {
+            // RawSocket transport (bits 3-6 clear), any serializer and limit.
+            let ctl = ctl & 0x87;
+            let s = Serializer::ALL[usize::from(ctl) % Serializer::ALL.len()];
+            let (client, _) = rawsocket_pair(s);
+            let all = messages();
+            let mut data = vec![ctl, size];
+            for (what, pick, bytes) in items {
+                match what {
+                    0 => client.encode(&all[pick], &mut data).unwrap(),
+                    1 => encode_frame(FrameKind::Ping, &bytes, &mut data).unwrap(),
+                    2 => encode_frame(FrameKind::Pong, &bytes, &mut data).unwrap(),
+                    3 => encode_frame(FrameKind::Message, &bytes, &mut data).unwrap(),
+                    _ => data.extend_from_slice(&bytes),
+                }
+            }
+            crate::transport_fuzz::link(&data);
         }
 
         #[test]

@@ -571,14 +571,11 @@ impl FrameDecoder {
         self.header_len == 0 && self.current.is_none()
     }
 
-    /// Octets of a partial frame currently held.
+    /// Octets of the partial frame consumed so far (header included).
     pub fn buffered(&self) -> usize {
-        // A parsed header's octets are no longer in `header_len` (it is reset once the
-        // header is complete), but they were consumed and not yet delivered.
-        if self.current.is_some() {
-            HEADER_LEN + self.buf.len()
-        } else {
-            self.header_len
+        match self.current {
+            Some(_) => HEADER_LEN + self.buf.len(),
+            None => self.header_len,
         }
     }
 
@@ -1146,6 +1143,15 @@ mod tests {
         assert_eq!(dec.decode(&[]), Ok((0, None)));
         assert_eq!(dec.buffered(), 2);
         assert!(!dec.is_idle());
+        assert_eq!(dec.decode(&[0, 3, 1]), Ok((3, None)));
+        assert_eq!(dec.buffered(), 5);
+        let (used, frame) = dec.decode(&[2, 3, 9]).unwrap();
+        assert_eq!(
+            (used, frame.map(|f| f.payload)),
+            (2, Some(&[1u8, 2, 3][..]))
+        );
+        assert_eq!(dec.buffered(), 0);
+        assert!(dec.is_idle());
     }
 
     proptest! {
