@@ -294,10 +294,10 @@ impl Router {
     }
 
     fn arm_hello_timer(&mut self, now: Instant, id: ConnId) {
-        let Some(t) = self.config.hello_timeout else {
+        let Some(deadline) = self.config.hello_timeout.and_then(|t| now.checked_add(t)) else {
             return;
         };
-        let key = self.timers.insert(now + t, Timer::Hello(id));
+        let key = self.timers.insert(deadline, Timer::Hello(id));
         if let Some(c) = self.conn_mut(id) {
             c.hello_timer = Some(key);
         }
