@@ -336,15 +336,15 @@ impl Router {
             DecodeError::TooLarge { .. } => (
                 uris::PAYLOAD_SIZE_EXCEEDED,
                 CloseReason::MessageTooLarge,
-                "message too large",
+                "message too large".to_owned(),
             ),
             _ => (
                 uris::PROTOCOL_VIOLATION,
                 CloseReason::ProtocolViolation,
-                "malformed message",
+                ProtocolViolation::Malformed.to_string(),
             ),
         };
-        self.abort_and_close(now, conn, reason, text, close);
+        self.abort_and_close(now, conn, reason, &text, close);
     }
 
     /// One message from `conn`.
