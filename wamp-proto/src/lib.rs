@@ -42,6 +42,7 @@
 //!
 //! Decoding never panics: malformed input yields a typed [`DecodeError`].
 
+pub mod auth;
 pub mod error;
 pub mod id;
 pub mod message;

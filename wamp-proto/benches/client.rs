@@ -1,0 +1,2 @@
+//! Client session benchmarks (filled in with the session).
+fn main() {}
