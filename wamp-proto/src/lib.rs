@@ -43,6 +43,7 @@
 //! Decoding never panics: malformed input yields a typed [`DecodeError`].
 
 pub mod auth;
+pub mod client;
 pub mod error;
 pub mod id;
 pub mod message;
