@@ -1,2 +1,3 @@
 //! Integration tests (one binary).
 mod client_auth_vectors;
+mod client_session;
