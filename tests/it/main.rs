@@ -1,3 +1,4 @@
 //! Integration tests (one binary).
 mod client_auth_vectors;
+mod client_props;
 mod client_session;
