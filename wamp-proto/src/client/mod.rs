@@ -205,6 +205,8 @@ struct Joining {
     channel_binding: Option<ChannelBindingData>,
     scram: Option<ScramClient>,
     scram_response: Option<ScramResponse>,
+    /// Cryptosign router authentication: our challenge and the key the router must sign with.
+    router_auth: Option<([u8; 32], [u8; 32])>,
     challenges: u8,
     awaiting_app: bool,
 }
@@ -483,12 +485,19 @@ impl Session {
 
         let mut authextra = opts.authextra.clone();
         let mut scram = None;
+        let mut router_auth = None;
         for a in &opts.authenticators {
             match a {
                 Authenticator::Cryptosign(key) => {
                     authextra.insert("pubkey", key.public_key_hex());
                     if let Some(cb) = &opts.channel_binding {
                         authextra.insert("channel_binding", cb.kind.as_str());
+                    }
+                    if let Some(router_key) = opts.cryptosign_router_key {
+                        let (challenge, hex) =
+                            crate::auth::cryptosign::new_challenge(&mut self.entropy);
+                        authextra.insert("challenge", hex);
+                        router_auth = Some((challenge, router_key));
                     }
                 }
                 Authenticator::Scram { profile, password } => {
@@ -540,6 +549,7 @@ impl Session {
             channel_binding: opts.channel_binding,
             scram,
             scram_response: None,
+            router_auth,
             challenges: 0,
             awaiting_app: false,
         }));
@@ -756,13 +766,11 @@ impl Session {
         let Some(j) = self.joining.take() else {
             return self.unexpected(MessageKind::Welcome);
         };
-        if let Some(r) = &j.scram_response {
-            let method = w.details.get_str("authmethod");
-            if method.is_none_or(|m| m == r_method(&j))
-                && let Err(e) = r.verify_welcome(w.details.get_dict("authextra"))
-            {
-                return self.auth_failed(Some(e));
-            }
+        // Once we answered a SCRAM challenge, the router must prove it knows our credential.
+        if let Some(r) = &j.scram_response
+            && let Err(e) = r.verify_welcome(w.details.get_dict("authextra"))
+        {
+            return self.auth_failed(Some(e));
         }
         let s = |k: &str| w.details.get_str(k).map(str::to_owned);
         let details = SessionDetails {
@@ -1491,10 +1499,6 @@ impl Session {
     }
 }
 
-fn r_method(j: &Joining) -> &str {
-    j.scram.as_ref().map_or("", |c| c.profile().method())
-}
-
 fn cryptosign_answer(
     key: &crate::auth::cryptosign::CryptosignKey,
     extra: &Dict,
@@ -1521,6 +1525,24 @@ fn cryptosign_answer(
         },
         Some(_) => return Err(AuthError::InvalidField("channel_binding")),
     };
+    if let Some((our_challenge, router_key)) = &j.router_auth {
+        // Router authentication: the router signed our challenge with the key we trust.
+        let pubkey = extra
+            .get_str("pubkey")
+            .ok_or(AuthError::MissingField("pubkey"))?;
+        if crate::auth::cryptosign::hex32(pubkey) != Some(*router_key) {
+            return Err(AuthError::InvalidKey);
+        }
+        let signature = extra
+            .get_str("signature")
+            .ok_or(AuthError::MissingField("signature"))?;
+        crate::auth::cryptosign::verify_signature(
+            router_key,
+            our_challenge,
+            channel_id.as_ref(),
+            signature,
+        )?;
+    }
     Ok((
         key.sign_challenge(challenge, channel_id.as_ref())?,
         Dict::new(),

@@ -951,3 +951,44 @@ fn replies_in_established_flow() {
     });
     h.assert_violation();
 }
+
+#[test]
+fn cryptosign_router_authentication() {
+    let client_key = CryptosignKey::from_seed(&[3; 32]);
+    let router_key = CryptosignKey::from_seed(&[4; 32]);
+    let challenge_hex = "0e9192bc08512c8198da159c1ae600ba91729215f35d56102ee318558e773537";
+    for (signer, announced, ok) in [
+        (&router_key, &router_key, true),
+        (&client_key, &client_key, false), // not the key we trust
+        (&client_key, &router_key, false), // signed by someone else
+    ] {
+        let mut h = H::new();
+        let mut o =
+            JoinOptions::anonymous("realm1").with(Authenticator::Cryptosign(client_key.clone()));
+        o.cryptosign_router_key = Some(router_key.public_key());
+        let hello = join_with(&mut h, o);
+        let ours = hello
+            .get_dict("authextra")
+            .unwrap()
+            .get_str("challenge")
+            .unwrap()
+            .to_owned();
+        let sig = signer.sign_challenge(&ours, None).unwrap();
+        h.feed(challenge(
+            "cryptosign",
+            Dict::new()
+                .with("challenge", challenge_hex)
+                .with("pubkey", announced.public_key_hex())
+                .with("signature", sig),
+        ));
+        let sent = h.sent();
+        if ok {
+            assert!(matches!(&sent[..], [Message::Authenticate(_)]), "{sent:?}");
+        } else {
+            assert!(
+                matches!(&sent[..], [Message::Abort(a)] if a.reason == CANNOT_AUTHENTICATE),
+                "{sent:?}"
+            );
+        }
+    }
+}

@@ -125,6 +125,11 @@ pub struct JoinOptions {
     pub authenticators: Vec<Authenticator>,
     /// Channel binding data of the transport, if the methods should use it.
     pub channel_binding: Option<ChannelBindingData>,
+    /// Cryptosign router authentication: the router's public key. When set, HELLO carries
+    /// `authextra.challenge` (32 random bytes from the session's entropy) and the cryptosign
+    /// CHALLENGE must carry this `pubkey` and a valid `signature` of our challenge, or the
+    /// session ABORTs with `wamp.error.cannot_authenticate`.
+    pub cryptosign_router_key: Option<[u8; 32]>,
 }
 
 impl JoinOptions {
@@ -137,6 +142,7 @@ impl JoinOptions {
             authextra: Dict::new(),
             authenticators: Vec::new(),
             channel_binding: None,
+            cryptosign_router_key: None,
         }
     }
     /// Builder: sets the authid.
