@@ -45,6 +45,8 @@
 pub mod batch;
 mod binary;
 mod cbor;
+pub mod auth;
+pub mod client;
 pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
