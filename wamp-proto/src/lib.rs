@@ -42,10 +42,10 @@
 //!
 //! Decoding never panics: malformed input yields a typed [`DecodeError`].
 
+pub mod auth;
 pub mod batch;
 mod binary;
 mod cbor;
-pub mod auth;
 pub mod client;
 pub mod error;
 #[cfg(feature = "fuzzing")]
