@@ -47,6 +47,7 @@ mod cbor;
 pub mod error;
 pub mod id;
 pub mod message;
+mod msgpack;
 pub mod serializer;
 mod ubjson;
 pub mod uri;

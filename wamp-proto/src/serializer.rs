@@ -10,7 +10,7 @@ use crate::binary::RawError;
 use crate::error::{DecodeError, EncodeError};
 use crate::message::{Message, MessageSeed};
 use crate::value::{DecodeLimits, DecodeState, Value};
-use crate::{cbor, ubjson};
+use crate::{cbor, msgpack, ubjson};
 
 /// A WAMP serializer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -95,9 +95,11 @@ impl Serializer {
                 serde_json::to_writer(&mut *out, msg).map_err(|_| EncodeError::NonFiniteFloat)
             }
             Serializer::MsgPack => {
-                let mut ser = rmp_serde::Serializer::new(&mut *out);
-                serde::Serialize::serialize(msg, &mut ser)
-                    .map_err(|_| EncodeError::Serializer("msgpack"))
+                let mut e = msgpack::Encoder::new(out);
+                match crate::binary::serialize_into(&mut e, msg) {
+                    Ok(()) if !e.failed() => Ok(()),
+                    _ => Err(EncodeError::Serializer("msgpack")),
+                }
             }
             Serializer::Cbor => crate::binary::serialize_into(&mut cbor::Encoder::new(out), msg)
                 .map_err(|_| EncodeError::Serializer("cbor")),
@@ -139,16 +141,10 @@ impl Serializer {
                 finish(r, state, "json")
             }
             Serializer::MsgPack => {
-                let mut rest = bytes;
-                let mut de = rmp_serde::Deserializer::new(&mut rest);
-                de.set_max_depth(limits.max_depth.saturating_add(1));
+                let mut de = msgpack::Deserializer::new(bytes, raw_depth(limits));
                 let r = MessageSeed { state: &mut state }.deserialize(&mut de);
-                drop(de);
-                let m = finish(r, state, "msgpack")?;
-                if !rest.is_empty() {
-                    return Err(DecodeError::Syntax("msgpack"));
-                }
-                Ok(m)
+                let r = r.and_then(|m| de.end().map(|()| m));
+                finish_raw(r, state, "msgpack")
             }
             Serializer::Cbor => {
                 let mut de = cbor::Deserializer::new(bytes, raw_depth(limits));
