@@ -454,6 +454,19 @@ mod tests {
     }
 
     #[test]
+    fn agrees_with_ciborium() {
+        // ciborium writes floats in their shortest lossless width (half, single), so this also
+        // exercises the float decoding paths; and it reads what we write.
+        let v = every_variant();
+        let mut theirs = Vec::new();
+        ciborium::ser::into_writer(&v, &mut theirs).unwrap();
+        assert_eq!(decode(&theirs).unwrap(), v);
+        let ours = encode(&v);
+        let back: Value = ciborium::de::from_reader(ours.as_slice()).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
     fn encoding_matches_rfc_examples_and_cbor2() {
         let cases: [(Value, &str); 14] = [
             (Value::UInt(0), "00"),

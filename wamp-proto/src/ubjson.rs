@@ -223,7 +223,7 @@ impl<'de> Deserializer<'de> {
                     done: false,
                 };
                 let r = v.visit_seq(&mut access)?;
-                let done = access.done;
+                let done = access.done || access.left == Some(0);
                 self.r.leave();
                 if done { Ok(r) } else { Err(RawError::Syntax) }
             }
@@ -237,7 +237,7 @@ impl<'de> Deserializer<'de> {
                     done: false,
                 };
                 let r = v.visit_map(&mut access)?;
-                let done = access.done;
+                let done = access.done || access.left == Some(0);
                 self.r.leave();
                 if done { Ok(r) } else { Err(RawError::Syntax) }
             }
@@ -309,6 +309,7 @@ fn parse_high_precision(text: &str) -> Result<Number, RawError> {
 impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     type Error = RawError;
 
+    #[inline]
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RawError> {
         let m = self.r.byte()?;
         self.value(m, v)
@@ -334,6 +335,7 @@ struct Typed<'a, 'de> {
 impl<'de> de::Deserializer<'de> for Typed<'_, 'de> {
     type Error = RawError;
 
+    #[inline]
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RawError> {
         self.de.value(self.ty, v)
     }
