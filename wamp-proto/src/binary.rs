@@ -616,3 +616,79 @@ impl<'de> Reader<'de> {
         self.depth = self.depth.saturating_sub(1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde::de::DeserializeSeed;
+
+    use super::*;
+    use crate::value::{DecodeLimits, DecodeState, ValueSeed};
+    use crate::{Dict, Value};
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (i64::MIN..0).prop_map(Value::Int),
+            any::<u64>().prop_map(Value::UInt),
+            any::<f64>().prop_map(Value::Float),
+            any::<u64>().prop_map(|b| Value::Float(f64::from_bits(b))),
+            ".{0,40}".prop_map(Value::Str),
+            proptest::collection::vec(any::<u8>(), 0..300).prop_map(Value::Bytes),
+        ];
+        leaf.prop_recursive(5, 200, 12, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..12).prop_map(Value::List),
+                proptest::collection::vec((".{0,12}", inner), 0..12)
+                    .prop_map(|e| Value::Dict(e.into_iter().collect::<Dict>())),
+            ]
+        })
+    }
+
+    fn encode<E: Emit>(e: &mut E, v: &Value) {
+        serialize_into(e, v).unwrap();
+    }
+
+    fn decode<'de, D>(de: D) -> Value
+    where
+        D: serde::Deserializer<'de>,
+    {
+        let mut state = DecodeState::new(DecodeLimits::default());
+        ValueSeed {
+            state: &mut state,
+            depth: 0,
+            human_readable: false,
+        }
+        .deserialize(de)
+        .unwrap_or_else(|_| panic!("decode failed: {:?}", state.error))
+    }
+
+    proptest! {
+        #[test]
+        fn binary_codecs_round_trip_and_agree_with_references(v in value()) {
+            let mut out = Vec::new();
+            encode(&mut crate::cbor::Encoder::new(&mut out), &v);
+            let mut de = crate::cbor::Deserializer::new(&out, 100);
+            prop_assert_eq!(&decode(&mut de), &v);
+            prop_assert!(de.end().is_ok());
+            let theirs: Value = ciborium::de::from_reader(out.as_slice()).unwrap();
+            prop_assert_eq!(&theirs, &v);
+
+            out.clear();
+            let mut e = crate::msgpack::Encoder::new(&mut out);
+            encode(&mut e, &v);
+            prop_assert!(!e.failed());
+            prop_assert_eq!(&out, &rmp_serde::to_vec(&v).unwrap());
+            let mut de = crate::msgpack::Deserializer::new(&out, 100);
+            prop_assert_eq!(&decode(&mut de), &v);
+            prop_assert!(de.end().is_ok());
+
+            out.clear();
+            encode(&mut crate::ubjson::Encoder::new(&mut out), &v);
+            let mut de = crate::ubjson::Deserializer::new(&out, 100, 1_000_000);
+            prop_assert_eq!(&decode(&mut de), &v);
+            prop_assert!(de.end().is_ok());
+        }
+    }
+}

@@ -23,8 +23,16 @@ pub enum Serializer {
     Cbor,
     /// "UBJSON" as autobahn-python (>= 26.6.1) and Crossbar speak it today: BJData Draft 4
     /// (little-endian numbers, unsigned integer types, bytes as `[$B#` arrays), byte for byte
-    /// what the `bjdata` package writes. Not the legacy big-endian UBJSON of py-ubjson.
-    /// RawSocket serializer 4.
+    /// what the `bjdata` package writes. RawSocket serializer 4.
+    ///
+    /// Not supported: the legacy big-endian UBJSON of py-ubjson (autobahn-python <= 25.12.2);
+    /// its multi-byte numbers would be read in the wrong byte order. Decoding also accepts the
+    /// optimized containers (`$` type, `#` count, one-dimensional `#[n]` counts), `N` no-ops,
+    /// `C` chars, `h` half floats and `H` high-precision numbers (an integer in the `i64`/`u64`
+    /// range, else the nearest float; larger integers are `IntegerOutOfRange`); it rejects
+    /// multi-dimensional and structure-of-arrays containers. Encoding differs from bjdata in one
+    /// place: subnormal floats are written exactly as `D` float64, where bjdata writes an `H`
+    /// decimal string.
     Ubjson,
 }
 
@@ -232,6 +240,94 @@ mod tests {
             r#"[48,7814135,{},"com.myapp.myprocedure1",["Hello, world!"]]"#
         );
         assert_eq!(Serializer::Json.decode(&b).unwrap(), call());
+    }
+
+    #[test]
+    fn names_and_ids() {
+        assert_eq!(Serializer::ALL.last(), Some(&Serializer::Ubjson));
+        assert_eq!(Serializer::Ubjson.subprotocol(), "wamp.2.ubjson");
+        assert_eq!(
+            Serializer::Ubjson.batched_subprotocol(),
+            "wamp.2.ubjson.batched"
+        );
+        assert_eq!(Serializer::from_rawsocket_id(4), Some(Serializer::Ubjson));
+        assert!(Serializer::Ubjson.is_binary());
+        for (i, s) in Serializer::ALL.iter().enumerate() {
+            assert_eq!(Serializer::from_rawsocket_id(s.rawsocket_id()), Some(*s));
+            assert!(s.batched_subprotocol().starts_with(s.subprotocol()));
+            assert!(Serializer::ALL[..i].iter().all(|o| o.name() != s.name()));
+        }
+        assert_eq!(Serializer::from_rawsocket_id(5), None);
+    }
+
+    #[test]
+    fn every_serializer_matches_the_call_vector() {
+        // call.json of the WAMP test suite (the BJData variant for ubjson).
+        let cases = [
+            (
+                Serializer::MsgPack,
+                "9530ce00773bf780b6636f6d2e6d796170702e6d7970726f6365647572653191ad48656c6c6f2c20776f726c6421",
+            ),
+            (
+                Serializer::Cbor,
+                "8518301a00773bf7a076636f6d2e6d796170702e6d7970726f63656475726531816d48656c6c6f2c20776f726c6421",
+            ),
+            (
+                Serializer::Ubjson,
+                "5b55306df73b77007b7d535516636f6d2e6d796170702e6d7970726f636564757265315b53550d48656c6c6f2c20776f726c64215d5d",
+            ),
+        ];
+        for (s, hex) in cases {
+            let b = hex::decode(hex).unwrap();
+            assert_eq!(s.decode(&b).unwrap(), call(), "{s:?}");
+            assert_eq!(s.encode_to_vec(&call()).unwrap(), b, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn limits_apply_to_every_serializer() {
+        let nested = (0..10).fold(Value::Null, |v, _| Value::List(vec![v]));
+        let mut m = call();
+        if let Message::Call(c) = &mut m {
+            c.payload = Payload::args(vec![nested, Value::List(vec![Value::Null; 50])]);
+        }
+        let shallow = DecodeLimits {
+            max_depth: 8,
+            max_elements: 1_000,
+        };
+        let few = DecodeLimits {
+            max_depth: 64,
+            max_elements: 40,
+        };
+        for s in Serializer::ALL {
+            let b = s.encode_to_vec(&m).unwrap();
+            assert_eq!(s.decode(&b).as_ref(), Ok(&m), "{s:?}");
+            assert_eq!(
+                s.decode_with_limits(&b, shallow),
+                Err(DecodeError::TooDeep),
+                "{s:?}"
+            );
+            assert_eq!(
+                s.decode_with_limits(&b, few),
+                Err(DecodeError::TooManyElements),
+                "{s:?}"
+            );
+            let mut trailing = b.clone();
+            trailing.push(b.last().copied().unwrap_or(0));
+            assert!(s.decode(&trailing).is_err(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn transparent_payloads_round_trip() {
+        for s in Serializer::ALL {
+            let mut m = call();
+            if let Message::Call(c) = &mut m {
+                c.payload = Payload::Transparent(vec![0, 1, 2, 255]);
+            }
+            let b = s.encode_to_vec(&m).unwrap();
+            assert_eq!(s.decode(&b).unwrap(), m, "{s:?}");
+        }
     }
 
     #[test]
