@@ -3,8 +3,10 @@
 //! superset with little-endian numbers, unsigned integer types and byte arrays.
 //!
 //! The legacy UBJSON of `py-ubjson` (autobahn-python up to 25.12.2: big-endian numbers, signed
-//! integer types only, bytes as `[$U#`) is **not** what we speak: its multi-byte numbers would be
-//! read with the wrong byte order. A peer negotiating `wamp.2.ubjson` today runs bjdata.
+//! integer types only, bytes as `[$U#`) is **not** what we speak: its multi-byte numbers are read
+//! with the wrong byte order, and since such bytes are also valid BJData this cannot be detected
+//! (a request ID may come out as another valid ID). A peer negotiating `wamp.2.ubjson` today runs
+//! bjdata. Test-vector harnesses must only use the BJData variants.
 //!
 //! ## Encoding (byte for byte what `bjdata.dumpb` writes with autobahn's defaults)
 //!
@@ -721,20 +723,32 @@ mod tests {
 
     #[test]
     fn legacy_big_endian_ubjson_is_not_bjdata() {
-        // call.json's py-ubjson variant: `l` with a big-endian request ID. Read as BJData the ID
-        // comes out negative, so the message is rejected rather than misread silently.
-        let legacy = h(
+        // The test suite's py-ubjson variants write multi-byte integers big-endian under signed
+        // markers. Read as BJData they are misread: call.json's request ID comes out negative
+        // (rejected), yield.json's comes out as another valid ID. Such bytes cannot be told from
+        // valid BJData, so a peer must speak bjdata; the legacy variants are not supported.
+        let legacy_call = h(
             "5b55306c00773bf77b7d535516636f6d2e6d796170702e6d7970726f636564757265315b53550d48656c6c6f2c20776f726c64215d5d",
         );
         assert!(matches!(
-            Serializer::Ubjson.decode(&legacy),
-            Err(DecodeError::InvalidId { .. }) | Err(DecodeError::InvalidElement { .. })
+            Serializer::Ubjson.decode(&legacy_call),
+            Err(DecodeError::InvalidElement { index: 1, .. })
         ));
-        let bjdata = h(
+        let legacy_yield = h("5b55466c005d8f4d7b7d5d");
+        let bjdata_yield = h("5b55466d4d8f5d007b7d5d");
+        let Ok(Message::Yield(misread)) = Serializer::Ubjson.decode(&legacy_yield) else {
+            panic!("decodes, with the wrong byte order");
+        };
+        let Ok(Message::Yield(right)) = Serializer::Ubjson.decode(&bjdata_yield) else {
+            panic!("the BJData variant decodes");
+        };
+        assert_eq!(right.request.get(), 6_131_533);
+        assert_eq!(misread.request.get(), 0x4d8f_5d00);
+        let bjdata_call = h(
             "5b55306df73b77007b7d535516636f6d2e6d796170702e6d7970726f636564757265315b53550d48656c6c6f2c20776f726c64215d5d",
         );
-        let m = Serializer::Ubjson.decode(&bjdata).unwrap();
-        assert_eq!(Serializer::Ubjson.encode_to_vec(&m).unwrap(), bjdata);
+        let m = Serializer::Ubjson.decode(&bjdata_call).unwrap();
+        assert_eq!(Serializer::Ubjson.encode_to_vec(&m).unwrap(), bjdata_call);
     }
 
     #[test]
