@@ -298,9 +298,10 @@ fn parse_high_precision(text: &str) -> Result<Number, RawError> {
         if let Ok(u) = text.parse::<u64>() {
             return Ok(Number::UInt(u));
         }
+        // Not a u64: negative (or "-0"), or out of range.
         return match text.parse::<i64>() {
-            Ok(i) if i < 0 => Ok(Number::Int(i)),
-            _ => Err(RawError::OutOfRange),
+            Ok(i) => Ok(u64::try_from(i).map_or(Number::Int(i), Number::UInt)),
+            Err(_) => Err(RawError::OutOfRange),
         };
     }
     text.parse::<f64>()
@@ -807,6 +808,25 @@ mod tests {
                 })
                 .collect(),
         )
+    }
+
+    #[test]
+    fn high_precision_numbers() {
+        let cases: [(&str, Result<Value, DecodeError>); 8] = [
+            ("0", Ok(Value::UInt(0))),
+            ("-0", Ok(Value::UInt(0))),
+            ("18446744073709551615", Ok(Value::UInt(u64::MAX))),
+            ("-9223372036854775808", Ok(Value::Int(i64::MIN))),
+            ("18446744073709551616", Err(DecodeError::IntegerOutOfRange)),
+            ("-9223372036854775809", Err(DecodeError::IntegerOutOfRange)),
+            ("2.5e-1", Ok(Value::Float(0.25))),
+            ("-1E400", Ok(Value::Float(f64::NEG_INFINITY))),
+        ];
+        for (text, want) in cases {
+            let mut b = vec![b'H', b'U', text.len() as u8];
+            b.extend_from_slice(text.as_bytes());
+            assert_eq!(decode(&b), want, "{text}");
+        }
     }
 
     #[test]
