@@ -318,6 +318,51 @@ mod tests {
         }
     }
 
+    /// Mutations of valid messages (byte flips, insertions, deletions, truncations) never panic
+    /// any decoder, and whatever still decodes re-encodes.
+    #[test]
+    fn mutated_messages_never_panic() {
+        use crate::Entropy as _;
+        let mut m = call();
+        if let Message::Call(c) = &mut m {
+            c.options = Dict::new()
+                .with("timeout", 100u8)
+                .with("receive_progress", true);
+            c.payload = Payload::new(
+                vec![
+                    Value::Bytes(vec![1, 2, 3]),
+                    Value::Int(-70_000),
+                    Value::UInt(u64::MAX),
+                    Value::Float(-1.25),
+                    Value::List(vec![Value::Null, Value::Bool(false), "x".into()]),
+                ],
+                Dict::new().with("k", Dict::new().with("n", vec![Value::UInt(300)])),
+            );
+        }
+        let mut rng = crate::SeededEntropy::new(99);
+        for s in Serializer::ALL {
+            let good = s.encode_to_vec(&m).unwrap();
+            for _ in 0..5_000 {
+                let mut b = good.clone();
+                for _ in 0..=(rng.next_u64() % 4) {
+                    let r = rng.next_u64();
+                    let i = (r >> 8) as usize % b.len().max(1);
+                    match r % 4 {
+                        0 if !b.is_empty() => b[i] = (r >> 40) as u8,
+                        1 => b.insert(i.min(b.len()), (r >> 40) as u8),
+                        2 if !b.is_empty() => {
+                            b.remove(i);
+                        }
+                        _ => b.truncate(i),
+                    }
+                }
+                if let Ok(decoded) = s.decode(&b) {
+                    assert!(s.encode_to_vec(&decoded).is_ok(), "{s:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn transparent_payloads_round_trip() {
         for s in Serializer::ALL {
