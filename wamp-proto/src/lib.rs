@@ -30,7 +30,7 @@
 //!     payload: Payload::args(vec![Value::from(2), Value::from(3)]),
 //! }
 //! .into();
-//! for s in [Serializer::Json, Serializer::MsgPack, Serializer::Cbor] {
+//! for s in Serializer::ALL {
 //!     let bytes = s.encode_to_vec(&call).unwrap();
 //!     assert_eq!(s.decode(&bytes).unwrap(), call);
 //! }
@@ -55,6 +55,7 @@ pub mod id;
 pub mod link;
 pub mod message;
 pub mod rawsocket;
+mod msgpack;
 pub mod serializer;
 #[cfg(any(test, feature = "fuzzing"))]
 mod transport_fuzz;
