@@ -6,9 +6,11 @@
 
 use serde::de::DeserializeSeed;
 
+use crate::binary::RawError;
 use crate::error::{DecodeError, EncodeError};
 use crate::message::{Message, MessageSeed};
 use crate::value::{DecodeLimits, DecodeState, Value};
+use crate::{cbor, ubjson};
 
 /// A WAMP serializer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,11 +21,21 @@ pub enum Serializer {
     MsgPack,
     /// CBOR (RFC 8949).
     Cbor,
+    /// "UBJSON" as autobahn-python (>= 26.6.1) and Crossbar speak it today: BJData Draft 4
+    /// (little-endian numbers, unsigned integer types, bytes as `[$B#` arrays), byte for byte
+    /// what the `bjdata` package writes. Not the legacy big-endian UBJSON of py-ubjson.
+    /// RawSocket serializer 4.
+    Ubjson,
 }
 
 impl Serializer {
     /// Every serializer, in preference order for negotiation.
-    pub const ALL: [Serializer; 3] = [Serializer::MsgPack, Serializer::Cbor, Serializer::Json];
+    pub const ALL: [Serializer; 4] = [
+        Serializer::MsgPack,
+        Serializer::Cbor,
+        Serializer::Json,
+        Serializer::Ubjson,
+    ];
 
     /// The WebSocket subprotocol (`wamp.2.json`, ...).
     pub const fn subprotocol(self) -> &'static str {
@@ -31,6 +43,7 @@ impl Serializer {
             Serializer::Json => "wamp.2.json",
             Serializer::MsgPack => "wamp.2.msgpack",
             Serializer::Cbor => "wamp.2.cbor",
+            Serializer::Ubjson => "wamp.2.ubjson",
         }
     }
 
@@ -40,6 +53,7 @@ impl Serializer {
             Serializer::Json => "wamp.2.json.batched",
             Serializer::MsgPack => "wamp.2.msgpack.batched",
             Serializer::Cbor => "wamp.2.cbor.batched",
+            Serializer::Ubjson => "wamp.2.ubjson.batched",
         }
     }
 
@@ -49,6 +63,7 @@ impl Serializer {
             Serializer::Json => 1,
             Serializer::MsgPack => 2,
             Serializer::Cbor => 3,
+            Serializer::Ubjson => 4,
         }
     }
 
@@ -68,6 +83,7 @@ impl Serializer {
             Serializer::Json => "json",
             Serializer::MsgPack => "msgpack",
             Serializer::Cbor => "cbor",
+            Serializer::Ubjson => "ubjson",
         }
     }
 
@@ -83,8 +99,12 @@ impl Serializer {
                 serde::Serialize::serialize(msg, &mut ser)
                     .map_err(|_| EncodeError::Serializer("msgpack"))
             }
-            Serializer::Cbor => ciborium::ser::into_writer(msg, &mut *out)
+            Serializer::Cbor => crate::binary::serialize_into(&mut cbor::Encoder::new(out), msg)
                 .map_err(|_| EncodeError::Serializer("cbor")),
+            Serializer::Ubjson => {
+                crate::binary::serialize_into(&mut ubjson::Encoder::new(out), msg)
+                    .map_err(|_| EncodeError::Serializer("ubjson"))
+            }
         };
         if r.is_err() {
             out.truncate(start);
@@ -133,13 +153,20 @@ impl Serializer {
                 Ok(m)
             }
             Serializer::Cbor => {
-                let mut rest = bytes;
-                let v: Value = ciborium::de::from_reader(&mut rest)
-                    .map_err(|_| DecodeError::Syntax("cbor"))?;
-                if !rest.is_empty() {
-                    return Err(DecodeError::Syntax("cbor"));
-                }
-                decode_with(&v, limits)
+                let mut de = cbor::Deserializer::new(bytes, raw_depth(limits));
+                let r = MessageSeed { state: &mut state }.deserialize(&mut de);
+                let r = r.and_then(|m| de.end().map(|()| m));
+                finish_raw(r, state, "cbor")
+            }
+            Serializer::Ubjson => {
+                let mut de = ubjson::Deserializer::new(
+                    bytes,
+                    raw_depth(limits),
+                    limits.max_elements.saturating_add(1),
+                );
+                let r = MessageSeed { state: &mut state }.deserialize(&mut de);
+                let r = r.and_then(|m| de.end().map(|()| m));
+                finish_raw(r, state, "ubjson")
             }
         }
     }
@@ -154,6 +181,29 @@ fn finish<E>(
     match r {
         Ok(m) => Ok(m),
         Err(_) => Err(state.error.unwrap_or(DecodeError::Syntax(format))),
+    }
+}
+
+/// The nesting bound our own decoders enforce by themselves: one more level than the seeds
+/// allow (the message list is level 1 for the decoder and level 0 for the seeds), plus one, so
+/// that the seeds report `TooDeep` with their typed error first, and skipping stays bounded.
+fn raw_depth(limits: DecodeLimits) -> usize {
+    limits.max_depth.saturating_add(2)
+}
+
+/// Like [`finish`], for our own decoders, whose errors say whether nesting was too deep.
+fn finish_raw(
+    r: Result<Message, RawError>,
+    state: DecodeState,
+    format: &'static str,
+) -> Result<Message, DecodeError> {
+    match r {
+        Ok(m) => Ok(m),
+        Err(e) => Err(state.error.unwrap_or(match e {
+            RawError::TooDeep => DecodeError::TooDeep,
+            RawError::OutOfRange => DecodeError::IntegerOutOfRange,
+            RawError::Syntax | RawError::Custom => DecodeError::Syntax(format),
+        })),
     }
 }
 

@@ -1,0 +1,524 @@
+//! Plumbing shared by the hand-written binary codecs ([`crate::cbor`], [`crate::ubjson`],
+//! [`crate::msgpack`]): their error type, and one serde `Serializer` generic over a small
+//! [`Emit`] trait, so that each format only says how it writes a primitive or opens a
+//! container.
+//!
+//! The encoders write straight into the caller's `Vec<u8>`; serde monomorphises the message
+//! layout code for each format, so there is no intermediate tree and no dynamic dispatch.
+
+use std::fmt;
+
+use serde::ser::{self, Serialize};
+
+/// Failure of a hand-written decoder or encoder. The typed errors found by the WAMP seeds
+/// live in the decode state; this only says what the format layer saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RawError {
+    /// Malformed or truncated input, trailing bytes, an unsupported marker.
+    Syntax,
+    /// Containers nested deeper than the decoder's own bound.
+    TooDeep,
+    /// A number outside the range of `i64` and `u64`.
+    OutOfRange,
+    /// Raised by a visitor or a `Serialize` impl (the typed error, if any, is in the state).
+    Custom,
+}
+
+impl fmt::Display for RawError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RawError::Syntax => "malformed data",
+            RawError::TooDeep => "nesting too deep",
+            RawError::OutOfRange => "integer out of range",
+            RawError::Custom => "invalid value",
+        })
+    }
+}
+
+impl std::error::Error for RawError {}
+
+impl serde::de::Error for RawError {
+    fn custom<T: fmt::Display>(_msg: T) -> Self {
+        RawError::Custom
+    }
+}
+
+impl ser::Error for RawError {
+    fn custom<T: fmt::Display>(_msg: T) -> Self {
+        RawError::Custom
+    }
+}
+
+/// How a binary format writes each item of the serde data model we use.
+pub(crate) trait Emit {
+    /// Null / nil / unit.
+    fn null(&mut self);
+    /// A boolean.
+    fn bool(&mut self, v: bool);
+    /// A non-negative integer.
+    fn uint(&mut self, v: u64);
+    /// A negative integer (`v < 0`).
+    fn neg(&mut self, v: i64);
+    /// A float.
+    fn float(&mut self, v: f64);
+    /// Text.
+    fn str(&mut self, v: &str);
+    /// A map key (text). Most formats write it like any other string.
+    fn key(&mut self, v: &str) {
+        self.str(v);
+    }
+    /// A byte string.
+    fn bytes(&mut self, v: &[u8]);
+    /// Opens a list of `len` elements (`None`: not known in advance).
+    fn seq_begin(&mut self, len: Option<usize>) -> Result<(), RawError>;
+    /// Closes a list opened with the same `len`.
+    fn seq_end(&mut self, len: Option<usize>);
+    /// Opens a map of `len` entries (`None`: not known in advance).
+    fn map_begin(&mut self, len: Option<usize>) -> Result<(), RawError>;
+    /// Closes a map opened with the same `len`.
+    fn map_end(&mut self, len: Option<usize>);
+
+    /// A signed integer of either sign.
+    fn int(&mut self, v: i64) {
+        match u64::try_from(v) {
+            Ok(u) => self.uint(u),
+            Err(_) => self.neg(v),
+        }
+    }
+}
+
+/// Serializes `value` with the emitter `e`.
+pub(crate) fn serialize_into<E: Emit, T: Serialize + ?Sized>(
+    e: &mut E,
+    value: &T,
+) -> Result<(), RawError> {
+    value.serialize(Ser { e })
+}
+
+/// The serde `Serializer` over an [`Emit`]ter.
+pub(crate) struct Ser<'a, E> {
+    e: &'a mut E,
+}
+
+/// An open container. `variant` marks the outer one-entry map of an enum variant, closed in
+/// `end` together with the inner container.
+pub(crate) struct Compound<'a, E> {
+    e: &'a mut E,
+    len: Option<usize>,
+    variant: bool,
+}
+
+impl<'a, E: Emit> Ser<'a, E> {
+    fn variant_begin(self, variant: &str) -> Result<&'a mut E, RawError> {
+        self.e.map_begin(Some(1))?;
+        self.e.key(variant);
+        Ok(self.e)
+    }
+}
+
+impl<'a, E: Emit> ser::Serializer for Ser<'a, E> {
+    type Ok = ();
+    type Error = RawError;
+    type SerializeSeq = Compound<'a, E>;
+    type SerializeTuple = Compound<'a, E>;
+    type SerializeTupleStruct = Compound<'a, E>;
+    type SerializeTupleVariant = Compound<'a, E>;
+    type SerializeMap = Compound<'a, E>;
+    type SerializeStruct = Compound<'a, E>;
+    type SerializeStructVariant = Compound<'a, E>;
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+    fn serialize_bool(self, v: bool) -> Result<(), RawError> {
+        self.e.bool(v);
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), RawError> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), RawError> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), RawError> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), RawError> {
+        self.e.int(v);
+        Ok(())
+    }
+    fn serialize_i128(self, v: i128) -> Result<(), RawError> {
+        if let Ok(u) = u64::try_from(v) {
+            self.e.uint(u);
+        } else if let Ok(i) = i64::try_from(v) {
+            self.e.neg(i);
+        } else {
+            return Err(RawError::Custom);
+        }
+        Ok(())
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), RawError> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), RawError> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), RawError> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), RawError> {
+        self.e.uint(v);
+        Ok(())
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), RawError> {
+        let v = u64::try_from(v).map_err(|_| RawError::Custom)?;
+        self.serialize_u64(v)
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), RawError> {
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), RawError> {
+        self.e.float(v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), RawError> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<(), RawError> {
+        self.e.str(v);
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), RawError> {
+        self.e.bytes(v);
+        Ok(())
+    }
+    fn serialize_none(self) -> Result<(), RawError> {
+        self.serialize_unit()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), RawError> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), RawError> {
+        self.e.null();
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), RawError> {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), RawError> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), RawError> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), RawError> {
+        let e = self.variant_begin(variant)?;
+        value.serialize(Ser { e: &mut *e })?;
+        e.map_end(Some(1));
+        Ok(())
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a, E>, RawError> {
+        self.e.seq_begin(len)?;
+        Ok(Compound {
+            e: self.e,
+            len,
+            variant: false,
+        })
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'a, E>, RawError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Compound<'a, E>, RawError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Compound<'a, E>, RawError> {
+        let e = self.variant_begin(variant)?;
+        e.seq_begin(Some(len))?;
+        Ok(Compound {
+            e,
+            len: Some(len),
+            variant: true,
+        })
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a, E>, RawError> {
+        self.e.map_begin(len)?;
+        Ok(Compound {
+            e: self.e,
+            len,
+            variant: false,
+        })
+    }
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Compound<'a, E>, RawError> {
+        self.serialize_map(Some(len))
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Compound<'a, E>, RawError> {
+        let e = self.variant_begin(variant)?;
+        e.map_begin(Some(len))?;
+        Ok(Compound {
+            e,
+            len: Some(len),
+            variant: true,
+        })
+    }
+}
+
+impl<E: Emit> Compound<'_, E> {
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), RawError> {
+        value.serialize(Ser { e: &mut *self.e })
+    }
+    fn end_seq(self) -> Result<(), RawError> {
+        self.e.seq_end(self.len);
+        if self.variant {
+            self.e.map_end(Some(1));
+        }
+        Ok(())
+    }
+    fn end_map(self) -> Result<(), RawError> {
+        self.e.map_end(self.len);
+        if self.variant {
+            self.e.map_end(Some(1));
+        }
+        Ok(())
+    }
+}
+
+impl<E: Emit> ser::SerializeSeq for Compound<'_, E> {
+    type Ok = ();
+    type Error = RawError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), RawError> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), RawError> {
+        self.end_seq()
+    }
+}
+
+impl<E: Emit> ser::SerializeTuple for Compound<'_, E> {
+    type Ok = ();
+    type Error = RawError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), RawError> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), RawError> {
+        self.end_seq()
+    }
+}
+
+impl<E: Emit> ser::SerializeTupleStruct for Compound<'_, E> {
+    type Ok = ();
+    type Error = RawError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), RawError> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), RawError> {
+        self.end_seq()
+    }
+}
+
+impl<E: Emit> ser::SerializeTupleVariant for Compound<'_, E> {
+    type Ok = ();
+    type Error = RawError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), RawError> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), RawError> {
+        self.end_seq()
+    }
+}
+
+impl<E: Emit> ser::SerializeMap for Compound<'_, E> {
+    type Ok = ();
+    type Error = RawError;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), RawError> {
+        key.serialize(KeySer { e: &mut *self.e })
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), RawError> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), RawError> {
+        self.end_map()
+    }
+}
+
+impl<E: Emit> ser::SerializeStruct for Compound<'_, E> {
+    type Ok = ();
+    type Error = RawError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), RawError> {
+        self.e.key(key);
+        self.element(value)
+    }
+    fn end(self) -> Result<(), RawError> {
+        self.end_map()
+    }
+}
+
+impl<E: Emit> ser::SerializeStructVariant for Compound<'_, E> {
+    type Ok = ();
+    type Error = RawError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), RawError> {
+        self.e.key(key);
+        self.element(value)
+    }
+    fn end(self) -> Result<(), RawError> {
+        self.end_map()
+    }
+}
+
+/// Map keys: WAMP dictionaries have text keys only, so anything else is an error.
+struct KeySer<'a, E> {
+    e: &'a mut E,
+}
+
+macro_rules! key_reject {
+    ($($name:ident: $t:ty),*) => {$(
+        fn $name(self, _v: $t) -> Result<(), RawError> {
+            Err(RawError::Custom)
+        }
+    )*};
+}
+
+impl<E: Emit> ser::Serializer for KeySer<'_, E> {
+    type Ok = ();
+    type Error = RawError;
+    type SerializeSeq = ser::Impossible<(), RawError>;
+    type SerializeTuple = ser::Impossible<(), RawError>;
+    type SerializeTupleStruct = ser::Impossible<(), RawError>;
+    type SerializeTupleVariant = ser::Impossible<(), RawError>;
+    type SerializeMap = ser::Impossible<(), RawError>;
+    type SerializeStruct = ser::Impossible<(), RawError>;
+    type SerializeStructVariant = ser::Impossible<(), RawError>;
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+    fn serialize_str(self, v: &str) -> Result<(), RawError> {
+        self.e.key(v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), RawError> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), RawError> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), RawError> {
+        value.serialize(self)
+    }
+    key_reject!(serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
+        serialize_i64: i64, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+        serialize_u64: u64, serialize_f32: f32, serialize_f64: f64, serialize_bytes: &[u8]);
+    fn serialize_none(self) -> Result<(), RawError> {
+        Err(RawError::Custom)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<(), RawError> {
+        Err(RawError::Custom)
+    }
+    fn serialize_unit(self) -> Result<(), RawError> {
+        Err(RawError::Custom)
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), RawError> {
+        Err(RawError::Custom)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<(), RawError> {
+        Err(RawError::Custom)
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, RawError> {
+        Err(RawError::Custom)
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, RawError> {
+        Err(RawError::Custom)
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleStruct, RawError> {
+        Err(RawError::Custom)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant, RawError> {
+        Err(RawError::Custom)
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, RawError> {
+        Err(RawError::Custom)
+    }
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStruct, RawError> {
+        Err(RawError::Custom)
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant, RawError> {
+        Err(RawError::Custom)
+    }
+}

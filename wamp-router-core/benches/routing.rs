@@ -1,0 +1,2 @@
+//! Routing benchmarks (filled in below).
+fn main() {}
