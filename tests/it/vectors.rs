@@ -84,12 +84,13 @@ const EXPECTED_FILES: &[(&str, Expect)] = &[
         "singlemessage/advanced/publish_with_publisher_exclusion_disabled.json",
         Expect::Single(1, 0),
     ),
-    // Multi-session vectors drive a router with several sessions: they belong to the router
-    // tests (wamp-router-core), which replay them against the `Router`; here they only have to
-    // be known so that the walk passes.
+    // Multi-session vectors drive a router with several sessions: `router_vectors.rs` replays
+    // them through the router simulation; here they only have to be known so the walk passes.
     (
         "multisession/advanced/publisher_exclusion_disabled.json",
-        Expect::Elsewhere("multi-session: replayed by the router tests"),
+        Expect::Elsewhere(
+            "multi-session: replayed through the router by tests/it/router_vectors.rs",
+        ),
     ),
 ];
 
@@ -98,14 +99,11 @@ const NOT_VECTORS: &[&str] = &["SCHEMA.json"];
 
 /// Serializer keys of the vectors that name no serializer we implement, with the reason.
 /// A key that is also the [`Serializer::name`] of a member of [`Serializer::ALL`] is tested
-/// (so `ubjson` is tested from the moment `Serializer::Ubjson` exists).
-const NOT_IMPLEMENTED_SERIALIZERS: &[(&str, &str)] = &[
-    ("ubjson", "Serializer::Ubjson does not exist yet"),
-    (
-        "flatbuffers",
-        "Autobahn's own FlatBuffers schema, not part of the spec",
-    ),
-];
+/// (as `ubjson` became with `Serializer::Ubjson`).
+const NOT_IMPLEMENTED_SERIALIZERS: &[(&str, &str)] = &[(
+    "flatbuffers",
+    "Autobahn's own FlatBuffers schema, not part of the spec",
+)];
 
 /// Byte variants that document another dialect of a serializer we implement: (serializer key,
 /// text in the variant's `note`). Such a variant may fail to decode or decode to something
