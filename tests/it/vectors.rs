@@ -6,12 +6,13 @@
 //! * **serialization samples**, for every serializer we implement (every member of
 //!   [`Serializer::ALL`], matched to the vector's serializer key by [`Serializer::name`], so a
 //!   new serializer is picked up without touching this file): every listed byte variant is
-//!   decoded (`bytes_hex`, else `bytes_base64`, else `bytes`); at least one must decode, all
-//!   decoded messages must be equal, and the message must carry the sample's
-//!   `expected_attributes` (projected by name, the names differ per file). Our own encoding
-//!   must equal at least one listed variant byte for byte, and must decode back to the same
-//!   message. A variant may fail to decode only where the vector documents it as another
-//!   dialect of the serializer ([`OTHER_DIALECTS`]).
+//!   decoded (`bytes_hex`, else `bytes_base64`, else `bytes`, and where several are given they
+//!   must agree); every variant must decode, except one the vector documents as another dialect
+//!   of the serializer ([`OTHER_DIALECTS`]), which is skipped unless its bytes equal a variant
+//!   of ours; at least one must remain; all decoded messages must be equal, and the message
+//!   must carry the sample's `expected_attributes` (projected by name, the names differ per
+//!   file). Our own encoding must equal at least one listed variant of our dialect byte for
+//!   byte, and must decode back to the same message.
 //! * **validation samples** (`wmsg`): the JSON array goes through [`Message::from_value`]; with
 //!   `expected_error` the decode must fail with a message containing the `contains` text,
 //!   otherwise it must succeed (and the message then round-trips through every serializer).
