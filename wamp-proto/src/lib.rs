@@ -42,9 +42,11 @@
 //!
 //! Decoding never panics: malformed input yields a typed [`DecodeError`].
 
+pub mod auth;
 pub mod batch;
 mod binary;
 mod cbor;
+pub mod client;
 pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
