@@ -54,8 +54,8 @@ pub mod fuzzing;
 pub mod id;
 pub mod link;
 pub mod message;
-pub mod rawsocket;
 mod msgpack;
+pub mod rawsocket;
 pub mod serializer;
 #[cfg(any(test, feature = "fuzzing"))]
 mod transport_fuzz;
