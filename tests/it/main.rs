@@ -1,1 +1,17 @@
-//! Integration tests (one binary).
+//! Integration tests of the WAMP workspace (one test binary, modules inside).
+
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod client_auth_vectors;
+mod client_golden;
+mod client_props;
+mod client_session;
+mod fuzz_corpus;
+mod interop;
+mod proptests;
+mod router_props;
+mod router_sim;
+mod router_vectors;
+mod sim;
+mod vectors;

@@ -42,17 +42,28 @@
 //!
 //! Decoding never panics: malformed input yields a typed [`DecodeError`].
 
+pub mod auth;
+pub mod batch;
 mod binary;
 mod cbor;
+pub mod client;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod id;
+pub mod link;
 pub mod message;
 mod msgpack;
+pub mod rawsocket;
 pub mod serializer;
+#[cfg(any(test, feature = "fuzzing"))]
+mod transport_fuzz;
 mod ubjson;
 pub mod uri;
 pub mod value;
 mod value_de;
+pub mod websocket;
 
 pub use error::{DecodeError, EncodeError};
 pub use id::{Entropy, SeededEntropy};

@@ -100,7 +100,7 @@ impl Serializer {
         let start = out.len();
         let r = match self {
             Serializer::Json => {
-                serde_json::to_writer(&mut *out, msg).map_err(|_| EncodeError::NonFiniteFloat)
+                serde_json::to_writer(&mut *out, msg).map_err(|_| EncodeError::JsonUnrepresentable)
             }
             Serializer::MsgPack => {
                 let mut e = msgpack::Encoder::new(out);
@@ -426,5 +426,36 @@ mod tests {
             Serializer::MsgPack.decode(&m),
             Err(DecodeError::NonStringKey)
         );
+    }
+}
+
+#[cfg(test)]
+mod json_limits {
+    use super::*;
+    use crate::message::{Payload, Publish};
+    use crate::{Dict, Value};
+
+    #[test]
+    fn json_refuses_what_it_cannot_carry() {
+        for bad in [
+            Value::Str("\0looks like bytes".into()),
+            Value::Float(f64::NAN),
+        ] {
+            let m: Message = Publish {
+                request: crate::id::RequestId::new(1).unwrap(),
+                options: Dict::new(),
+                topic: "t".into(),
+                payload: Payload::args(vec![bad.clone()]),
+            }
+            .into();
+            let mut out = b"keep".to_vec();
+            assert_eq!(
+                Serializer::Json.encode(&m, &mut out),
+                Err(EncodeError::JsonUnrepresentable)
+            );
+            assert_eq!(out, b"keep", "buffer untouched on error");
+            let b = Serializer::MsgPack.encode_to_vec(&m).unwrap();
+            assert_eq!(Serializer::MsgPack.decode(&b).unwrap(), m);
+        }
     }
 }

@@ -386,7 +386,16 @@ impl Serialize for Value {
                 }
                 s.serialize_f64(*f)
             }
-            Value::Str(v) => s.serialize_str(v),
+            Value::Str(v) => {
+                // In JSON a string starting with U+0000 means base64 bytes (the binary
+                // convention): text of that shape cannot be carried faithfully.
+                if s.is_human_readable() && v.starts_with('\0') {
+                    return Err(serde::ser::Error::custom(
+                        "JSON cannot carry a text string that starts with U+0000",
+                    ));
+                }
+                s.serialize_str(v)
+            }
             Value::Bytes(b) => serialize_bytes(b, s),
             Value::List(l) => l.as_slice().serialize(s),
             Value::Dict(d) => d.serialize(s),
