@@ -11,6 +11,8 @@ mod router_sim;
 mod router_vectors;
 mod server_harness;
 mod server_peer;
+mod server_robustness;
+mod server_tls_unix;
 mod server_transport;
 mod sim;
 mod vectors;
