@@ -12,6 +12,7 @@ mod router_vectors;
 mod server_harness;
 mod server_peer;
 mod server_robustness;
+mod server_timeouts;
 mod server_tls_unix;
 mod server_transport;
 mod sim;

@@ -251,6 +251,14 @@ impl Peer {
                             self.queue.push_back(m);
                         }
                     }
+                    // Answer the router's PINGs, as a live peer does.
+                    if self.link.has_pending_pongs() {
+                        let mut pongs = Vec::new();
+                        self.link.take_pongs(&mut pongs);
+                        if stream.write_all(&pongs).await.is_err() {
+                            return Err(Gone::Eof);
+                        }
+                    }
                 }
             }
         }
