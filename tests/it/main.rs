@@ -3,6 +3,10 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod client_auth_vectors;
+mod client_golden;
+mod client_props;
+mod client_session;
 mod fuzz_corpus;
 mod interop;
 mod proptests;

@@ -40,8 +40,8 @@ pub struct RouterConfig {
     pub max_retained_events: usize,
     /// Largest WAMP message in bytes. The core works on decoded messages: adapters set their
     /// decoder and transport limits from this, and report an oversize message with
-    /// [`crate::Router::handle_message_too_large`] (the router then sends ABORT
-    /// `wamp.error.payload_size_exceeded` and closes). Default: 16 MiB.
+    /// [`crate::Router::handle_decode_error`] and `DecodeError::TooLarge` (the router then
+    /// sends ABORT `wamp.error.payload_size_exceeded` and closes). Default: 16 MiB.
     pub max_message_size: usize,
     /// How long a connection may stay without a session before it sends HELLO; then it is
     /// closed. `None` disables it. Default: 30 s.

@@ -463,15 +463,18 @@ impl Dealer {
 
         self.next_call += 1;
         let key = self.next_call;
-        let timer = timeout.map(|t| {
-            ctx.timers.insert(
-                ctx.now + t,
-                Timer::Call {
-                    realm: ctx.realm,
-                    call: key,
-                },
-            )
-        });
+        // A deadline past the clock's range is no deadline.
+        let timer = timeout
+            .and_then(|t| ctx.now.checked_add(t))
+            .map(|deadline| {
+                ctx.timers.insert(
+                    deadline,
+                    Timer::Call {
+                        realm: ctx.realm,
+                        call: key,
+                    },
+                )
+            });
         if let Some(s) = sessions.get_mut(&sid) {
             s.pending_calls += 1;
         }
@@ -616,13 +619,15 @@ impl Dealer {
             }
             if let (Some(t), Some(d)) = (call.timer, call.timeout) {
                 ctx.timers.remove(t);
-                call.timer = Some(ctx.timers.insert(
-                    ctx.now + d,
-                    Timer::Call {
-                        realm: ctx.realm,
-                        call: key,
-                    },
-                ));
+                call.timer = ctx.now.checked_add(d).map(|deadline| {
+                    ctx.timers.insert(
+                        deadline,
+                        Timer::Call {
+                            realm: ctx.realm,
+                            call: key,
+                        },
+                    )
+                });
             }
             let (to, request) = (call.caller_conn, call.caller_request);
             ctx.send(

@@ -294,10 +294,10 @@ impl Router {
     }
 
     fn arm_hello_timer(&mut self, now: Instant, id: ConnId) {
-        let Some(t) = self.config.hello_timeout else {
+        let Some(deadline) = self.config.hello_timeout.and_then(|t| now.checked_add(t)) else {
             return;
         };
-        let key = self.timers.insert(now + t, Timer::Hello(id));
+        let key = self.timers.insert(deadline, Timer::Hello(id));
         if let Some(c) = self.conn_mut(id) {
             c.hello_timer = Some(key);
         }
@@ -336,15 +336,15 @@ impl Router {
             DecodeError::TooLarge { .. } => (
                 uris::PAYLOAD_SIZE_EXCEEDED,
                 CloseReason::MessageTooLarge,
-                "message too large",
+                "message too large".to_owned(),
             ),
             _ => (
                 uris::PROTOCOL_VIOLATION,
                 CloseReason::ProtocolViolation,
-                "malformed message",
+                ProtocolViolation::Malformed.to_string(),
             ),
         };
-        self.abort_and_close(now, conn, reason, text, close);
+        self.abort_and_close(now, conn, reason, &text, close);
     }
 
     /// One message from `conn`.
