@@ -10,6 +10,8 @@ mod client_session;
 mod fuzz_corpus;
 mod interop;
 mod proptests;
+mod router_auth;
+mod router_peer;
 mod router_props;
 mod router_sim;
 mod router_vectors;
