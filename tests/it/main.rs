@@ -11,6 +11,7 @@ mod fuzz_corpus;
 mod interop;
 mod proptests;
 mod router_auth;
+mod router_authz;
 mod router_peer;
 mod router_props;
 mod router_sim;
