@@ -12,6 +12,7 @@ mod interop;
 mod proptests;
 mod router_auth;
 mod router_authz;
+mod router_meta;
 mod router_peer;
 mod router_props;
 mod router_sim;
