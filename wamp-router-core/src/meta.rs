@@ -422,13 +422,13 @@ impl Realm {
         sid: SessionId,
         proc_: Proc,
         call: Call,
-        grants: &[AuthzDecision],
+        grants: [Option<AuthzDecision>; 2],
     ) {
         let Some(conn) = self.sessions.get(&sid).map(|s| s.conn) else {
             return;
         };
         let request = call.request;
-        let reply = if !grants.first().is_some_and(|g| g.allow) {
+        let reply = if !grants[0].is_some_and(|g| g.allow) {
             Err((uris::NOT_AUTHORIZED, None))
         } else {
             let (args, kwargs) = match &call.payload {
@@ -436,7 +436,7 @@ impl Realm {
                 Payload::Transparent(_) => (&[][..], Dict::new()),
             };
             let args = args.to_vec();
-            self.meta_reply(ctx, sid, proc_, &args, &kwargs, grants.get(1).copied())
+            self.meta_reply(ctx, sid, proc_, &args, &kwargs, grants[1])
         };
         send_reply(ctx, conn, request, reply);
     }

@@ -18,7 +18,7 @@ use crate::decision::{
 use crate::error::ProtocolViolation;
 use crate::index::{HashSeed, maybe_shrink};
 use crate::meta::Proc;
-use crate::session::{Parked, Session, Sessions};
+use crate::session::{Needs, Parked, Session, Sessions};
 use crate::uris;
 
 /// Checks a new client request ID against the session's watermark. With strict request IDs
@@ -178,53 +178,48 @@ impl Realm {
     /// The authorizations `msg` needs: none for a request the broker or dealer will refuse
     /// anyway (they answer with the right error), for CALL continuations and for messages
     /// that are no requests.
-    fn needs(&self, ctx: &Ctx<'_>, sid: SessionId, msg: &Message) -> Vec<(Action, Uri)> {
+    fn needs(&self, ctx: &Ctx<'_>, sid: SessionId, msg: &Message) -> Needs {
         let rules = ctx.config.uri_rules;
-        match msg {
+        let mut n = Needs::default();
+        n.items[0] = match msg {
             Message::Publish(m) if publish_valid(&m.topic, rules) => {
-                vec![(Action::Publish, m.topic.clone())]
+                Some((Action::Publish, m.topic.clone()))
             }
             Message::Subscribe(m) if subscribe_valid(&m.options, &m.topic, rules) => {
-                vec![(Action::Subscribe, m.topic.clone())]
+                Some((Action::Subscribe, m.topic.clone()))
             }
             Message::Register(m) if register_valid(&m.options, &m.procedure, rules) => {
-                vec![(Action::Register, m.procedure.clone())]
+                Some((Action::Register, m.procedure.clone()))
             }
             Message::Call(m)
                 if m.procedure.is_valid(rules) && !self.dealer.is_pending_call(sid, m.request) =>
             {
-                let mut v = vec![(Action::Call, m.procedure.clone())];
                 let args = m.payload.arguments();
-                match Proc::parse(m.procedure.as_str()) {
-                    Some(Proc::SubGetEvents) => {
-                        if let Some(info) = args
-                            .first()
-                            .and_then(|a| a.as_u64())
-                            .and_then(wamp_proto::id::SubscriptionId::new)
-                            .and_then(|id| self.broker.info(id))
-                        {
-                            v.push((Action::Subscribe, info.uri));
-                        }
-                    }
-                    Some(Proc::AddTestament) => {
-                        if let Some(t) = args.first().and_then(|a| a.as_str()) {
-                            let t = Uri::from_wire(t);
-                            if publish_valid(&t, rules) {
-                                v.push((Action::Publish, t));
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                v
+                n.items[1] = match Proc::parse(m.procedure.as_str()) {
+                    Some(Proc::SubGetEvents) => args
+                        .first()
+                        .and_then(|a| a.as_u64())
+                        .and_then(wamp_proto::id::SubscriptionId::new)
+                        .and_then(|id| self.broker.info(id))
+                        .map(|info| (Action::Subscribe, info.uri)),
+                    Some(Proc::AddTestament) => args
+                        .first()
+                        .and_then(|a| a.as_str())
+                        .map(Uri::from_wire)
+                        .filter(|t| publish_valid(t, rules))
+                        .map(|t| (Action::Publish, t)),
+                    _ => None,
+                };
+                Some((Action::Call, m.procedure.clone()))
             }
-            _ => Vec::new(),
-        }
+            _ => None,
+        };
+        n
     }
 
     fn process(&mut self, ctx: &mut Ctx<'_>, sid: SessionId, msg: Message) -> Result<(), Fault> {
         let needs = self.needs(ctx, sid, &msg);
-        self.authorize(ctx, sid, msg, needs, Vec::new())
+        self.authorize(ctx, sid, msg, needs)
     }
 
     /// Goes through the authorizations `msg` needs; dispatches it when all are known, parks
@@ -234,16 +229,19 @@ impl Realm {
         ctx: &mut Ctx<'_>,
         sid: SessionId,
         msg: Message,
-        needs: Vec<(Action, Uri)>,
-        mut granted: Vec<AuthzDecision>,
+        mut needs: Needs,
     ) -> Result<(), Fault> {
         let Some(session) = self.sessions.get(&sid) else {
             return Ok(());
         };
         let role = session.identity.authrole.clone();
-        while let Some((action, uri)) = needs.get(granted.len()) {
-            match self.authz.check(&role, *action, uri) {
-                Verdict::Decided(d) => granted.push(d),
+        while let Some((i, action, uri)) = needs.next() {
+            match self.authz.check(&role, action, uri) {
+                Verdict::Decided(d) => {
+                    if let Some(g) = needs.granted.get_mut(i) {
+                        *g = Some(d);
+                    }
+                }
                 Verdict::Ask => {
                     let ticket = ctx.decisions.open(
                         ctx.timers,
@@ -264,7 +262,7 @@ impl Realm {
                         session: sid,
                         authid: session.identity.authid.to_string(),
                         authrole: role.to_string(),
-                        action: *action,
+                        action,
                         uri: uri.clone(),
                         options: options_of(&msg),
                     };
@@ -273,18 +271,13 @@ impl Realm {
                         request: DecisionRequest::Authorize(request),
                     });
                     if let Some(s) = self.sessions.get_mut(&sid) {
-                        s.parked = Some(Box::new(Parked {
-                            msg,
-                            ticket,
-                            needs,
-                            granted,
-                        }));
+                        s.parked = Some(Box::new(Parked { msg, ticket, needs }));
                     }
                     return Ok(());
                 }
             }
         }
-        self.dispatch(ctx, sid, msg, &granted)?;
+        self.dispatch(ctx, sid, msg, needs.granted)?;
         Ok(())
     }
 
@@ -320,22 +313,20 @@ impl Realm {
             return Ok(());
         };
         let role = s.identity.authrole.clone();
-        let Parked {
-            msg,
-            needs,
-            mut granted,
-            ..
-        } = *parked;
-        match decision {
-            None => self.refuse(ctx, sid, &msg, uris::AUTHORIZATION_FAILED),
-            Some(d) => {
-                if let (true, Some((action, uri))) = (d.cache, needs.get(granted.len())) {
+        let Parked { msg, mut needs, .. } = *parked;
+        match (decision, needs.next()) {
+            (Some(d), Some((i, action, uri))) => {
+                if d.cache {
                     let max = ctx.config.authorization_cache_size;
-                    self.authz.remember(max, &role, *action, uri, d);
+                    let uri = uri.clone();
+                    self.authz.remember(max, &role, action, &uri, d);
                 }
-                granted.push(d);
-                self.authorize(ctx, sid, msg, needs, granted)?;
+                if let Some(g) = needs.granted.get_mut(i) {
+                    *g = Some(d);
+                }
+                self.authorize(ctx, sid, msg, needs)?;
             }
+            _ => self.refuse(ctx, sid, &msg, uris::AUTHORIZATION_FAILED),
         }
         self.drain(ctx, sid)
     }
@@ -362,14 +353,14 @@ impl Realm {
         ctx: &mut Ctx<'_>,
         sid: SessionId,
         msg: Message,
-        grants: &[AuthzDecision],
+        grants: [Option<AuthzDecision>; 2],
     ) -> Result<(), ProtocolViolation> {
         let strict = ctx.config.strict_request_ids;
         let check = |sessions: &mut Sessions, id: RequestId| match sessions.get_mut(&sid) {
             Some(s) => check_request_id(strict, s, id),
             None => Ok(()),
         };
-        let grant = grants.first().copied();
+        let grant = grants[0];
         match msg {
             Message::Publish(m) => {
                 check(&mut self.sessions, m.request)?;
@@ -393,9 +384,10 @@ impl Realm {
                 self.dealer.unregister(ctx, &mut self.sessions, sid, m);
             }
             Message::Call(m) => {
-                let meta = (!grants.is_empty())
-                    .then(|| Proc::parse(m.procedure.as_str()))
-                    .flatten();
+                let meta = (m.procedure.is_valid(ctx.config.uri_rules)
+                    && !self.dealer.is_pending_call(sid, m.request))
+                .then(|| Proc::parse(m.procedure.as_str()))
+                .flatten();
                 match meta {
                     Some(p) => {
                         check(&mut self.sessions, m.request)?;

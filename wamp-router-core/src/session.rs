@@ -137,14 +137,35 @@ pub struct Identity {
     pub authprovider: Arc<str>,
 }
 
+/// The authorizations a message needs — its own, and the extra one of
+/// `wamp.subscription.get_events` (subscribe on the subscription's URI) or
+/// `wamp.session.add_testament` (publish on the testament's topic) — with the answers so far.
+#[derive(Debug, Default)]
+pub(crate) struct Needs {
+    pub(crate) items: [Option<(Action, Uri)>; 2],
+    pub(crate) granted: [Option<AuthzDecision>; 2],
+}
+
+impl Needs {
+    /// The first authorization still unanswered.
+    pub(crate) fn next(&self) -> Option<(usize, Action, &Uri)> {
+        self.items
+            .iter()
+            .zip(&self.granted)
+            .enumerate()
+            .find_map(|(i, (n, g))| match (n, g) {
+                (Some((a, u)), None) => Some((i, *a, u)),
+                _ => None,
+            })
+    }
+}
+
 /// A request waiting for dynamic authorization.
 #[derive(Debug)]
 pub(crate) struct Parked {
     pub(crate) msg: Message,
     pub(crate) ticket: DecisionTicket,
-    /// The authorizations the request needs, in order; `granted` holds the answers so far.
-    pub(crate) needs: Vec<(Action, Uri)>,
-    pub(crate) granted: Vec<AuthzDecision>,
+    pub(crate) needs: Needs,
 }
 
 /// A testament: published when the session goes.
