@@ -19,7 +19,7 @@
 //! let server = file.to_server_config(std::path::Path::new(".")).unwrap();
 //! assert_eq!(server.listeners.len(), 1);
 //! assert!(!server.listeners[0].websocket);
-//! assert_eq!(server.router.realms[0].as_str(), "com.example");
+//! assert_eq!(server.router.realms[0].name.as_str(), "com.example");
 //!
 //! let err = FileConfig::parse("[limits]\nmax_sesions = 3").unwrap_err();
 //! assert!(err.to_string().contains("max_sesions"));
