@@ -798,7 +798,7 @@ pub(crate) mod testing {
 
     use super::*;
     use crate::value::{DecodeLimits, DecodeState, ValueSeed};
-    use crate::{DecodeError, Value};
+    use crate::{DecodeError, Dict, Value};
 
     /// Decodes one value with `de` under `limits` and checks that no byte follows; errors
     /// are mapped as `Serializer::decode` maps them.
@@ -826,6 +826,48 @@ pub(crate) mod testing {
                 RawError::Syntax | RawError::Custom => DecodeError::Syntax(format),
             })
         })
+    }
+
+    /// Values every format's tests round-trip: each variant, the integer widths, the floats
+    /// that need care, empty and large strings and byte strings, and nesting. Each format adds
+    /// the boundaries of its own encoding.
+    pub(crate) fn common_values() -> Vec<Value> {
+        vec![
+            Value::Null,
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Int(i64::MIN),
+            Value::Int(-1),
+            Value::Int(-129),
+            Value::Int(-40_000),
+            Value::Int(-3_000_000_000),
+            Value::UInt(0),
+            Value::UInt(255),
+            Value::UInt(256),
+            Value::UInt(65_536),
+            Value::UInt(u64::from(u32::MAX) + 1),
+            Value::UInt(u64::MAX),
+            Value::Float(1.5),
+            Value::Float(-0.0),
+            Value::Float(f64::NAN),
+            Value::Float(f64::INFINITY),
+            Value::Float(f64::NEG_INFINITY),
+            Value::Float(f64::MIN_POSITIVE / 3.0),
+            Value::Str(String::new()),
+            Value::Str("héllo wörld ✓".into()),
+            Value::Str("x".repeat(70_000)),
+            Value::Bytes(vec![]),
+            Value::Bytes(vec![0, 1, 255]),
+            Value::Bytes(vec![7; 70_000]),
+            Value::List(vec![]),
+            Value::Dict(Dict::new()),
+            Value::Dict(
+                Dict::new()
+                    .with("a", 1u8)
+                    .with("nested", Dict::new().with("l", vec![Value::Null]))
+                    .with("", "empty key"),
+            ),
+        ]
     }
 
     /// The list `every` without its large items (long strings and byte strings, long lists).
