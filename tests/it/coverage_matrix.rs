@@ -807,13 +807,17 @@ enum Phase {
     AfterGoodbye,
     /// The router sent ABORT and asked for the transport to be closed.
     Aborted,
+    /// The router shut down ([`wamp_router_core::Router::shutdown`]): it sent GOODBYE
+    /// `wamp.close.system_shutdown` and asked for the transport to be closed.
+    ShutDown,
 }
 
-const PHASES: [Phase; 4] = [
+const PHASES: [Phase; 5] = [
     Phase::Fresh,
     Phase::Established,
     Phase::AfterGoodbye,
     Phase::Aborted,
+    Phase::ShutDown,
 ];
 
 /// What the router does with one message from the client `S` (another client `P` is joined
@@ -839,7 +843,7 @@ enum R {
     Ended,
 }
 
-/// The router table. Columns: Fresh, Established, AfterGoodbye, Aborted.
+/// The router table. Columns: Fresh, Established, AfterGoodbye, Aborted, ShutDown.
 ///
 /// * Fresh and AfterGoodbye (a closed session on a kept transport, which building_blocks.md
 ///   "Transport and Session Lifetime" allows): HELLO "MUST be the very first message"
@@ -856,34 +860,37 @@ enum R {
 ///   documented choice).
 /// * Aborted: "without waiting for or processing any messages subsequently received from the
 ///   peer" (Protocol Errors, 2.): everything is ignored until the transport is gone.
+/// * ShutDown: the router sent GOODBYE, so its side is "shutting down": chart 14 "Received
+///   other / ignore"; the GOODBYE reply (chart 4) closes the session, which the router already
+///   disposed of, so it needs nothing either: everything is ignored.
 #[rustfmt::skip]
-const ROUTER_TABLE: [(MessageKind, [R; 4]); 25] = [
-    //                 Fresh           Established                                        AfterGoodbye    Aborted
-    (K::Hello,        [R::Welcome,    R::Violation,                                      R::Welcome,     R::Ignored]),
-    (K::Welcome,      [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored]),
-    (K::Abort,        [R::Ignored,    R::Ended,                                          R::Ignored,     R::Ignored]),
-    (K::Challenge,    [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored]),
-    (K::Authenticate, [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored]),
-    (K::Goodbye,      [R::Violation,  R::GoodbyeReply,                                   R::Violation,   R::Ignored]),
-    (K::Error,        [R::Violation,  R::Forward("ERROR com.example.failed"),            R::Violation,   R::Ignored]),
-    (K::Publish,      [R::Violation,  R::Reply("PUBLISHED"),                             R::Violation,   R::Ignored]),
-    (K::Published,    [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored]),
-    (K::Subscribe,    [R::Violation,  R::Reply("SUBSCRIBED"),                            R::Violation,   R::Ignored]),
-    (K::Subscribed,   [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored]),
-    (K::Unsubscribe,  [R::Violation,  R::Reply("UNSUBSCRIBED"),                          R::Violation,   R::Ignored]),
-    (K::Unsubscribed, [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored]),
-    (K::Event,        [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored]),
-    (K::Call,         [R::Violation,  R::Forward("INVOCATION"),                          R::Violation,   R::Ignored]),
-    (K::Cancel,       [R::Violation,  R::Both("ERROR wamp.error.canceled", "INTERRUPT"), R::Violation,   R::Ignored]),
-    (K::Result,       [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored]),
-    (K::Register,     [R::Violation,  R::Reply("REGISTERED"),                            R::Violation,   R::Ignored]),
-    (K::Registered,   [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored]),
-    (K::Unregister,   [R::Violation,  R::Reply("UNREGISTERED"),                          R::Violation,   R::Ignored]),
-    (K::Unregistered, [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored]),
-    (K::Invocation,   [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored]),
-    (K::Interrupt,    [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored]),
-    (K::Yield,        [R::Violation,  R::Forward("RESULT"),                              R::Violation,   R::Ignored]),
-    (K::EventReceived,[R::Violation,  R::Ignored,                                        R::Violation,   R::Ignored]),
+const ROUTER_TABLE: [(MessageKind, [R; 5]); 25] = [
+    //                 Fresh           Established                                        AfterGoodbye    Aborted     ShutDown
+    (K::Hello,        [R::Welcome,    R::Violation,                                      R::Welcome,     R::Ignored, R::Ignored]),
+    (K::Welcome,      [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored, R::Ignored]),
+    (K::Abort,        [R::Ignored,    R::Ended,                                          R::Ignored,     R::Ignored, R::Ignored]),
+    (K::Challenge,    [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored, R::Ignored]),
+    (K::Authenticate, [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored, R::Ignored]),
+    (K::Goodbye,      [R::Violation,  R::GoodbyeReply,                                   R::Violation,   R::Ignored, R::Ignored]),
+    (K::Error,        [R::Violation,  R::Forward("ERROR com.example.failed"),            R::Violation,   R::Ignored, R::Ignored]),
+    (K::Publish,      [R::Violation,  R::Reply("PUBLISHED"),                             R::Violation,   R::Ignored, R::Ignored]),
+    (K::Published,    [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored, R::Ignored]),
+    (K::Subscribe,    [R::Violation,  R::Reply("SUBSCRIBED"),                            R::Violation,   R::Ignored, R::Ignored]),
+    (K::Subscribed,   [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored, R::Ignored]),
+    (K::Unsubscribe,  [R::Violation,  R::Reply("UNSUBSCRIBED"),                          R::Violation,   R::Ignored, R::Ignored]),
+    (K::Unsubscribed, [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored, R::Ignored]),
+    (K::Event,        [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored, R::Ignored]),
+    (K::Call,         [R::Violation,  R::Forward("INVOCATION"),                          R::Violation,   R::Ignored, R::Ignored]),
+    (K::Cancel,       [R::Violation,  R::Both("ERROR wamp.error.canceled", "INTERRUPT"), R::Violation,   R::Ignored, R::Ignored]),
+    (K::Result,       [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored, R::Ignored]),
+    (K::Register,     [R::Violation,  R::Reply("REGISTERED"),                            R::Violation,   R::Ignored, R::Ignored]),
+    (K::Registered,   [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored, R::Ignored]),
+    (K::Unregister,   [R::Violation,  R::Reply("UNREGISTERED"),                          R::Violation,   R::Ignored, R::Ignored]),
+    (K::Unregistered, [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored, R::Ignored]),
+    (K::Invocation,   [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored, R::Ignored]),
+    (K::Interrupt,    [R::Violation,  R::Violation,                                      R::Violation,   R::Ignored, R::Ignored]),
+    (K::Yield,        [R::Violation,  R::Forward("RESULT"),                              R::Violation,   R::Ignored, R::Ignored]),
+    (K::EventReceived,[R::Violation,  R::Ignored,                                        R::Violation,   R::Ignored, R::Ignored]),
 ];
 
 /// Router cells where the code disagrees with [`ROUTER_TABLE`], with the spec text.
@@ -1013,6 +1020,21 @@ fn router_in(phase: Phase) -> RouterFx {
             let got: Vec<String> = fx.sim.recv_all(s).iter().map(label).collect();
             assert_eq!(got, [format!("ABORT {PROTOCOL_VIOLATION}")]);
             assert!(fx.sim.clients[s].closed_by_router);
+            fx.sim.recv_all(p);
+        }
+        Phase::ShutDown => {
+            let now = fx.sim.now;
+            fx.sim.router.shutdown(now);
+            fx.sim.pump();
+            // P is shut down first: S may first get what P's leaving causes.
+            let got: Vec<String> = fx.sim.recv_all(s).iter().map(label).collect();
+            assert_eq!(
+                got.last().map(String::as_str),
+                Some("GOODBYE wamp.close.system_shutdown"),
+                "{got:?}"
+            );
+            assert!(fx.sim.clients[s].closed_by_router);
+            assert!(fx.sim.clients[p].closed_by_router);
             fx.sim.recv_all(p);
         }
     }
@@ -1279,7 +1301,7 @@ fn router_matrix_every_kind_in_every_phase() {
             }
         }
     }
-    assert_eq!(cells, 25 * 4);
+    assert_eq!(cells, 25 * 5);
     check_disagreements(&mismatches, ROUTER_DISAGREEMENTS);
 }
 
