@@ -7,6 +7,7 @@ mod client_auth_vectors;
 mod client_golden;
 mod client_props;
 mod client_session;
+mod coverage_matrix;
 mod fuzz_corpus;
 mod interop;
 mod proptests;
