@@ -347,8 +347,9 @@ impl Conn {
         Ok(())
     }
 
-    /// Waits until at least one message is in, then appends every message available without
-    /// waiting to `out`. Cancel-safe: the only await is the wait for data, before any state
+    /// Waits until at least one message is in (or, on RawSocket, a PONG answering the router's
+    /// PING is queued: flush it), then appends every message available without waiting to
+    /// `out`. Cancel-safe: the only await is the wait for data, before any state
     /// changes. Fails with [`BenchError::Closed`] when the router closes the connection.
     pub async fn recv(&mut self, out: &mut Vec<Received>) -> Result<(), BenchError> {
         let serializer = self.serializer;
@@ -362,8 +363,9 @@ impl Conn {
                     ..
                 } = &mut **r;
                 let before = out.len();
-                // Bounded: each turn reads at least one octet, and a frame is at most 16 MiB.
-                while out.len() == before {
+                // Until a message is in, or a PONG waits to be flushed by the caller. Bounded:
+                // each turn reads at least one octet, and a frame is at most 16 MiB.
+                while out.len() == before && wbuf.is_empty() {
                     let n = stream.read(rbuf).await?;
                     if n == 0 {
                         return Err(BenchError::Closed);

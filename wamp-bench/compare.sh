@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Loads our router and Crossbar side by side in one wamp-bench run (scenario by scenario, so
+# both are measured under the same machine load), over RawSocket and WebSocket.
+#
+#   wamp-bench/compare.sh [wamp-bench options...]     e.g. --scenario rpc,latency --duration 3
+#
+# Environment:
+#   ROUTER_BIN   our router binary (default: target/release/wamp-router; built if missing)
+#   CROSSBAR     the crossbar executable (default: the interop tests' venv,
+#                target/tmp/interop/venv/bin/crossbar; run `cargo test -p wamp-tests --test it
+#                interop` once to install it)
+#   BENCH_BIN    the bench (default: target/release/wamp-bench; built if missing)
+#   PORT_BASE    first of the four loopback ports used (default 18000)
+#   TRANSPORTS   "rs ws" (default), or one of them
+#
+# Our router runs pinned to one core (taskset -c 1) with its routing on one thread, the bench
+# on the other core (taskset -c 0); Crossbar is pinned to core 1 the same way.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+ROUTER_BIN="${ROUTER_BIN:-$root/target/release/wamp-router}"
+BENCH_BIN="${BENCH_BIN:-$root/target/release/wamp-bench}"
+CROSSBAR="${CROSSBAR:-$root/target/tmp/interop/venv/bin/crossbar}"
+PORT_BASE="${PORT_BASE:-18000}"
+TRANSPORTS="${TRANSPORTS:-rs ws}"
+
+[ -x "$BENCH_BIN" ] || cargo build --release -p wamp-bench
+[ -x "$ROUTER_BIN" ] || cargo build --release -p wamp-tokio --bin wamp-router
+[ -x "$CROSSBAR" ] || { echo "crossbar not found at $CROSSBAR" >&2; exit 2; }
+
+ours_ws=$PORT_BASE ours_rs=$((PORT_BASE + 1)) cb_ws=$((PORT_BASE + 2)) cb_rs=$((PORT_BASE + 3))
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_port() { # port, seconds
+  for _ in $(seq 1 $(($2 * 10))); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+
+pin() { # core, command... (taskset when available)
+  local core=$1; shift
+  if command -v taskset >/dev/null; then taskset -c "$core" "$@"; else "$@"; fi
+}
+
+# Our router: WebSocket and RawSocket listeners, realm1 open to anonymous.
+cat >"$work/router.toml" <<EOF
+[[listen]]
+address = "127.0.0.1:$ours_ws"
+[[listen]]
+address = "127.0.0.1:$ours_rs"
+[[realm]]
+name = "realm1"
+EOF
+pin 1 "$ROUTER_BIN" --config "$work/router.toml" >"$work/router.log" 2>&1 &
+pids+=($!)
+ours_pid=$!
+
+# Crossbar: the same realm and transports.
+mkdir -p "$work/cb/.crossbar"
+cat >"$work/cb/.crossbar/config.json" <<EOF
+{"version": 2, "controller": {}, "workers": [{"type": "router",
+ "realms": [{"name": "realm1", "roles": [{"name": "anonymous", "permissions": [{"uri": "",
+   "match": "prefix", "allow": {"call": true, "register": true, "publish": true,
+   "subscribe": true}, "disclose": {"caller": false, "publisher": false}, "cache": true}]}]}],
+ "transports": [
+  {"type": "websocket", "endpoint": {"type": "tcp", "port": $cb_ws, "interface": "127.0.0.1"},
+   "serializers": ["json", "msgpack", "cbor", "ubjson"]},
+  {"type": "rawsocket", "endpoint": {"type": "tcp", "port": $cb_rs, "interface": "127.0.0.1"},
+   "serializers": ["json", "msgpack", "cbor", "ubjson"]}]}]}
+EOF
+(cd "$work/cb" && exec taskset -c 1 "$CROSSBAR" start --cbdir "$work/cb/.crossbar") >"$work/cb.log" 2>&1 &
+pids+=($!)
+cb_pid=$!
+
+wait_port "$ours_ws" 30 && wait_port "$ours_rs" 30 || { cat "$work/router.log" >&2; exit 1; }
+wait_port "$cb_ws" 120 && wait_port "$cb_rs" 60 || { tail -40 "$work/cb.log" >&2; exit 1; }
+
+args=()
+for t in $TRANSPORTS; do
+  case $t in
+    rs) args+=(--url "rs://127.0.0.1:$ours_rs" --label ours-rs --router-pid "$ours_pid"
+               --url "rs://127.0.0.1:$cb_rs" --label crossbar-rs --router-pid "$cb_pid") ;;
+    ws) args+=(--url "ws://127.0.0.1:$ours_ws/" --label ours-ws --router-pid "$ours_pid"
+               --url "ws://127.0.0.1:$cb_ws/" --label crossbar-ws --router-pid "$cb_pid") ;;
+    *) echo "unknown transport $t" >&2; exit 2 ;;
+  esac
+done
+pin 0 "$BENCH_BIN" "${args[@]}" "$@"
