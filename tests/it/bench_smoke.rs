@@ -31,7 +31,9 @@ fn check(o: &Outcome) {
         Ok(r) => r,
         Err(e) => panic!("{what}: {e}"),
     };
-    assert!(r.completed > 0, "{what}: nothing completed: {r:?}");
+    // The whole run, not the window: a loaded machine can stall Crossbar for a short window.
+    assert!(r.total > 0, "{what}: nothing completed: {r:?}");
+    assert!(r.completed <= r.total, "{what}: {r:?}");
     assert!(r.elapsed > Duration::ZERO, "{what}");
     assert_eq!(r.errors, 0, "{what}: errors: {r:?}");
     assert!(r.bench_cpu.percent >= 0.0, "{what}");

@@ -1,36 +1,32 @@
 //! One WAMP connection of the bench, over RawSocket or WebSocket, with batched IO.
 //!
-//! Reads: [`Conn::recv`] waits for data, then takes every message already received (one
-//! `read` of up to the read buffer on RawSocket; every message tungstenite has buffered or
-//! can read without waiting on WebSocket). Hot messages (RESULT, INVOCATION, EVENT, PUBLISHED)
-//! are only peeked at ([`crate::wire::peek`]); the rest are fully decoded.
+//! Reads: [`Conn::recv`] waits for data, then takes every complete message of one `read` of up
+//! to the read buffer (RawSocket frames, or WebSocket frames decoded by [`crate::ws`] in place).
+//! Hot messages (RESULT, INVOCATION, EVENT, PUBLISHED) are only peeked at
+//! ([`crate::wire::peek`]); the rest are fully decoded.
 //!
-//! Writes: [`Conn::send`], [`Conn::send_template`] and [`Conn::send_with`] only queue; the queue
-//! goes out with [`Conn::flush`], in one `write` for RawSocket, and through tungstenite's write
-//! buffer (one write per flush up to its size) for WebSocket.
+//! Writes: [`Conn::send`], [`Conn::send_template`] and [`Conn::send_with`] only queue (framed,
+//! and masked on WebSocket); [`Conn::flush`] writes the queue with one `write_all`.
 
 use std::time::Duration;
 
-use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{self, Bytes, Utf8Bytes};
+use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use wamp_proto::id::SessionId;
 use wamp_proto::message::{Goodbye, Hello};
 use wamp_proto::rawsocket::{
-    ClientHandshake, FrameDecoder, FrameHeader, FrameKind, HEADER_LEN, MaxLength, encode_frame,
+    ClientHandshake, FrameDecoder, FrameHeader, FrameKind, HEADER_LEN, MAX_PAYLOAD, MaxLength,
+    encode_frame,
 };
-use wamp_proto::websocket::{Subprotocol, client_offer, validate_echo};
+use wamp_proto::websocket::Subprotocol;
 use wamp_proto::{Dict, Message, MessageKind, Serializer, Value};
 
 use crate::BenchError;
 use crate::target::{Target, Transport};
 use crate::wire::{self, Template};
+use crate::ws::{self, MaskSource, Opcode};
 
 /// WAMP type codes the bench handles without a full decode.
 const HOT: [u64; 4] = [
@@ -39,9 +35,6 @@ const HOT: [u64; 4] = [
     MessageKind::Event.code(),
     MessageKind::Published.code(),
 ];
-
-/// Most messages taken from a WebSocket in one [`Conn::recv`].
-const MAX_WS_BATCH: usize = 4096;
 
 /// A received message.
 #[derive(Debug)]
@@ -84,10 +77,18 @@ struct Raw {
 }
 
 struct Ws {
-    ws: WebSocketStream<TcpStream>,
-    text: bool,
-    queue: Vec<tungstenite::Message>,
+    stream: TcpStream,
+    decoder: ws::Decoder,
+    /// Received octets `start..end` not decoded yet.
+    rbuf: Vec<u8>,
+    start: usize,
+    end: usize,
+    out: Vec<u8>,
     scratch: Vec<u8>,
+    opcode: Opcode,
+    masks: MaskSource,
+    /// Our close frame is queued or sent: do not answer the server's.
+    close_sent: bool,
 }
 
 enum Io {
@@ -152,31 +153,47 @@ impl Conn {
                     max_send: negotiated.max_send.bytes(),
                 }))
             }
-            Transport::WebSocket { .. } => {
+            Transport::WebSocket { path } => {
                 let offer = [Subprotocol::new(serializer, false)];
-                let mut request = target.ws_url().into_client_request()?;
-                let value = HeaderValue::from_str(&client_offer(&offer))
-                    .map_err(|_| BenchError::Protocol("subprotocol header"))?;
-                request
-                    .headers_mut()
-                    .insert("Sec-WebSocket-Protocol", value);
-                let config = WebSocketConfig::default()
-                    .read_buffer_size(opts.read_buffer.max(1024))
-                    .write_buffer_size(128 * 1024)
-                    .max_message_size(Some(16 << 20));
-                let (ws, response) =
-                    tokio_tungstenite::client_async_with_config(request, stream, Some(config))
-                        .await?;
-                let echoed = response
-                    .headers()
-                    .get("Sec-WebSocket-Protocol")
-                    .and_then(|v| v.to_str().ok());
-                let p = validate_echo(&offer, echoed).map_err(BenchError::Negotiation)?;
+                let key = generate_key();
+                let request = ws::upgrade_request(&target.host_port(), path, &key, &offer);
+                stream.write_all(request.as_bytes()).await?;
+                let mut rbuf = vec![0; opts.read_buffer.max(ws::MAX_RESPONSE_HEAD)];
+                let mut end = 0;
+                let head = loop {
+                    if let Some(n) = ws::response_head_len(&rbuf[..end]) {
+                        break n;
+                    }
+                    if end == ws::MAX_RESPONSE_HEAD {
+                        return Err(BenchError::Ws(ws::WsError::NotSwitching));
+                    }
+                    let n = stream.read(&mut rbuf[end..ws::MAX_RESPONSE_HEAD]).await?;
+                    if n == 0 {
+                        return Err(BenchError::Closed);
+                    }
+                    end += n;
+                };
+                let p = ws::check_response(&rbuf[..head], &key, &offer).map_err(BenchError::Ws)?;
+                // Masking keys need no secrecy: seed from the clock and the local port.
+                let seed = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64)
+                    ^ (u64::from(stream.local_addr()?.port()) << 48);
                 Io::Ws(Box::new(Ws {
-                    ws,
-                    text: !p.serializer.is_binary(),
-                    queue: Vec::new(),
+                    stream,
+                    decoder: ws::Decoder::new(MAX_PAYLOAD),
+                    rbuf,
+                    start: head,
+                    end,
+                    out: Vec::new(),
                     scratch: Vec::new(),
+                    opcode: if p.serializer.is_binary() {
+                        Opcode::Binary
+                    } else {
+                        Opcode::Text
+                    },
+                    masks: MaskSource::new(seed),
+                    close_sent: false,
                 }))
             }
         };
@@ -304,14 +321,13 @@ impl Conn {
             Io::Ws(w) => {
                 w.scratch.clear();
                 write(&mut w.scratch);
-                let msg = if w.text {
-                    let text = Utf8Bytes::try_from(Bytes::copy_from_slice(&w.scratch))
-                        .map_err(|_| BenchError::Protocol("JSON text is not UTF-8"))?;
-                    tungstenite::Message::Text(text)
-                } else {
-                    tungstenite::Message::Binary(Bytes::copy_from_slice(&w.scratch))
-                };
-                w.queue.push(msg);
+                if w.scratch.len() > MAX_PAYLOAD {
+                    return Err(BenchError::Protocol("message larger than 16 MiB"));
+                }
+                ws::encode_frame(w.opcode, &w.scratch, w.masks.next_key(), &mut w.out);
+                if w.scratch.capacity() > 1 << 20 {
+                    w.scratch = Vec::new();
+                }
             }
         }
         Ok(())
@@ -321,27 +337,21 @@ impl Conn {
     pub fn has_queued(&self) -> bool {
         match &self.io {
             Io::Raw(r) => !r.out.is_empty(),
-            Io::Ws(w) => !w.queue.is_empty(),
+            Io::Ws(w) => !w.out.is_empty(),
         }
     }
 
     /// Writes everything queued.
     pub async fn flush(&mut self) -> Result<(), BenchError> {
-        match &mut self.io {
-            Io::Raw(r) => {
-                if !r.out.is_empty() {
-                    r.stream.write_all(&r.out).await?;
-                    r.out.clear();
-                    if r.out.capacity() > 1 << 20 {
-                        r.out = Vec::new();
-                    }
-                }
-            }
-            Io::Ws(w) => {
-                for m in w.queue.drain(..) {
-                    w.ws.feed(m).await?;
-                }
-                w.ws.flush().await?;
+        let (stream, out) = match &mut self.io {
+            Io::Raw(r) => (&mut r.stream, &mut r.out),
+            Io::Ws(w) => (&mut w.stream, &mut w.out),
+        };
+        if !out.is_empty() {
+            stream.write_all(out).await?;
+            out.clear();
+            if out.capacity() > 1 << 20 {
+                *out = Vec::new();
             }
         }
         Ok(())
@@ -385,29 +395,74 @@ impl Conn {
                 }
             }
             Io::Ws(w) => {
-                let first = w.ws.next().await.ok_or(BenchError::Closed)??;
-                let mut taken = 1;
-                let mut next = Some(first);
-                while let Some(m) = next.take() {
-                    match m {
-                        tungstenite::Message::Binary(b) => out.push(classify(serializer, &b)?),
-                        tungstenite::Message::Text(t) => {
-                            out.push(classify(serializer, t.as_bytes())?)
+                let Ws {
+                    stream,
+                    decoder,
+                    rbuf,
+                    start,
+                    end,
+                    out: wbuf,
+                    masks,
+                    close_sent,
+                    ..
+                } = &mut **w;
+                let before = out.len();
+                // Bounded: each turn reads at least one octet into a buffer of at most one
+                // frame, or fails.
+                loop {
+                    loop {
+                        let (used, event) = decoder
+                            .decode(&rbuf[*start..*end])
+                            .map_err(BenchError::Ws)?;
+                        if used == 0 {
+                            break;
                         }
-                        tungstenite::Message::Close(_) => return Err(BenchError::Closed),
-                        _ => {}
+                        *start += used;
+                        match event {
+                            Some(ws::Event::Message(p)) => out.push(classify(serializer, p)?),
+                            Some(ws::Event::Ping(p)) => {
+                                ws::encode_frame(Opcode::Pong, p, masks.next_key(), wbuf)
+                            }
+                            Some(ws::Event::Close(_)) if out.len() > before => {
+                                // Hand out the messages before it first; the next call ends.
+                                *start -= used;
+                                break;
+                            }
+                            Some(ws::Event::Close(_)) => {
+                                if !*close_sent {
+                                    *close_sent = true;
+                                    ws::encode_frame(Opcode::Close, &[], masks.next_key(), wbuf);
+                                    let _ = stream.write_all(wbuf).await;
+                                    wbuf.clear();
+                                }
+                                return Err(BenchError::Closed);
+                            }
+                            Some(ws::Event::Pong) | None => {}
+                        }
                     }
-                    if taken >= MAX_WS_BATCH {
+                    if out.len() > before || !wbuf.is_empty() {
                         break;
                     }
-                    match w.ws.next().now_or_never() {
-                        Some(Some(m)) => {
-                            next = Some(m?);
-                            taken += 1;
+                    // Make room for the rest of the frame.
+                    if *start == *end {
+                        (*start, *end) = (0, 0);
+                    } else if *end == rbuf.len() {
+                        if *start > 0 {
+                            rbuf.copy_within(*start..*end, 0);
+                            *end -= *start;
+                            *start = 0;
+                        } else if rbuf.len() < decoder.max_frame() {
+                            let size = (rbuf.len() * 2).min(decoder.max_frame());
+                            rbuf.resize(size, 0);
+                        } else {
+                            return Err(BenchError::Ws(ws::WsError::TooLarge));
                         }
-                        Some(None) => return Err(BenchError::Closed),
-                        None => {}
                     }
+                    let n = stream.read(&mut rbuf[*end..]).await?;
+                    if n == 0 {
+                        return Err(BenchError::Closed);
+                    }
+                    *end += n;
                 }
             }
         }
@@ -428,10 +483,14 @@ impl Conn {
             let mut batch = Vec::new();
             let got = timeout(within, async {
                 loop {
-                    self.recv(&mut batch).await?;
+                    match self.recv(&mut batch).await {
+                        // The router may close right after its GOODBYE.
+                        Err(BenchError::Closed) => return Ok::<(), BenchError>(()),
+                        r => r?,
+                    }
                     for m in batch.drain(..) {
                         if let Received::Msg(Message::Goodbye(_)) = m {
-                            return Ok::<(), BenchError>(());
+                            return Ok(());
                         }
                     }
                 }
@@ -440,14 +499,30 @@ impl Conn {
             .map_err(io_timeout("GOODBYE"))?;
             got?;
         }
-        match &mut self.io {
-            Io::Raw(r) => {
-                let _ = r.stream.shutdown().await;
+        if let Io::Ws(w) = &mut self.io {
+            // Close handshake: our close frame, then the server's (or its end of stream).
+            if !w.close_sent {
+                w.close_sent = true;
+                let key = w.masks.next_key();
+                ws::encode_frame(Opcode::Close, &1000u16.to_be_bytes(), key, &mut w.out);
             }
-            Io::Ws(w) => {
-                let _ = timeout(within, w.ws.close(None)).await;
-            }
+            self.flush().await?;
+            let mut batch = Vec::new();
+            let _ = timeout(within, async {
+                loop {
+                    if self.recv(&mut batch).await.is_err() {
+                        return;
+                    }
+                    batch.clear();
+                }
+            })
+            .await;
         }
+        let stream = match &mut self.io {
+            Io::Raw(r) => &mut r.stream,
+            Io::Ws(w) => &mut w.stream,
+        };
+        let _ = stream.shutdown().await;
         Ok(())
     }
 }

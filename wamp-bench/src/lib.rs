@@ -47,6 +47,7 @@ pub mod report;
 mod scenario;
 pub mod target;
 pub mod wire;
+pub mod ws;
 
 pub use target::Target;
 
@@ -57,15 +58,12 @@ pub enum BenchError {
     /// A socket error.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
-    /// A WebSocket error.
+    /// A WebSocket handshake or framing error.
     #[error("WebSocket: {0}")]
-    WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
+    Ws(ws::WsError),
     /// The router refused the RawSocket handshake.
     #[error("RawSocket handshake: {0}")]
     RawHandshake(wamp_proto::rawsocket::HandshakeError),
-    /// The router's WebSocket subprotocol answer is unusable.
-    #[error("WebSocket subprotocol: {0}")]
-    Negotiation(wamp_proto::websocket::NegotiationError),
     /// A malformed RawSocket frame from the router.
     #[error("RawSocket framing: {0}")]
     Frame(wamp_proto::rawsocket::FrameError),
@@ -334,6 +332,8 @@ pub struct ScenarioResult {
     pub elapsed: Duration,
     /// Calls, events or joins completed in the window.
     pub completed: u64,
+    /// Calls, events or joins completed over the whole run (warm-up and drain included).
+    pub total: u64,
     /// Acknowledged publishes over the whole run (pubsub, fan-out).
     pub published: Option<u64>,
     /// Events lost over the whole run (pubsub, fan-out).

@@ -143,6 +143,7 @@ pub fn json(outcomes: &[Outcome]) -> Json {
                 Ok(r) => {
                     obj["seconds"] = json!(r.elapsed.as_secs_f64());
                     obj["completed"] = json!(r.completed);
+                    obj["total"] = json!(r.total);
                     obj["unit"] = json!(o.scenario.unit());
                     obj["rate"] = json!(r.rate());
                     obj["published"] = json!(r.published);

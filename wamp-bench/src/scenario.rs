@@ -358,12 +358,14 @@ async fn rpc(
 
     let mut hist = Histogram::new();
     let mut errors = 0;
+    let mut total = 0;
     let mut first_err = None;
     while let Some(r) = tasks.join_next().await {
         match flatten(r) {
             Ok(s) => {
                 hist.merge(&s.hist);
                 errors += s.errors;
+                total += s.completed;
             }
             Err(e) => {
                 first_err.get_or_insert(e);
@@ -381,6 +383,7 @@ async fn rpc(
     Ok(ScenarioResult {
         elapsed: window.elapsed,
         completed,
+        total,
         published: None,
         lost: None,
         errors,
@@ -399,6 +402,7 @@ async fn rpc(
 }
 
 struct CallerStats {
+    completed: u64,
     errors: u64,
     hist: Histogram,
 }
@@ -421,6 +425,7 @@ async fn caller_loop(
     let mut next_id = 1u64;
     let mut outstanding = 0usize;
     let mut stats = CallerStats {
+        completed: 0,
         errors: 0,
         hist: Histogram::new(),
     };
@@ -485,6 +490,7 @@ async fn caller_loop(
                 outstanding += 1;
             }
         }
+        stats.completed += done;
         shared.ops.fetch_add(done, Ordering::Relaxed);
         if conn.has_queued() {
             conn.flush().await?;
@@ -602,6 +608,7 @@ async fn pubsub(ctx: &Ctx<'_>, subscribers: usize) -> Result<ScenarioResult, Ben
     Ok(ScenarioResult {
         elapsed: window.elapsed,
         completed,
+        total: received,
         published: Some(published.acked),
         lost: Some(expected.saturating_sub(received)),
         errors: published.errors,
@@ -751,6 +758,7 @@ async fn idle(ctx: &Ctx<'_>) -> Result<ScenarioResult, BenchError> {
     Ok(ScenarioResult {
         elapsed: window.elapsed,
         completed: n as u64,
+        total: n as u64,
         published: None,
         lost: None,
         errors: 0,

@@ -99,16 +99,25 @@ impl Target {
         })
     }
 
+    /// `host:port` for the HTTP `Host` header (IPv6 in brackets).
+    pub fn host_port(&self) -> String {
+        match self.addr.ip() {
+            IpAddr::V6(_) => format!("[{}]:{}", self.host, self.addr.port()),
+            IpAddr::V4(_) => format!("{}:{}", self.host, self.addr.port()),
+        }
+    }
+
+    /// The HTTP request path of a WebSocket target (`/` for RawSocket).
+    pub fn path(&self) -> &str {
+        match &self.transport {
+            Transport::WebSocket { path } => path,
+            Transport::RawSocket => "/",
+        }
+    }
+
     /// The URL for the WebSocket client request.
     pub fn ws_url(&self) -> String {
-        let path = match &self.transport {
-            Transport::WebSocket { path } => path.as_str(),
-            Transport::RawSocket => "/",
-        };
-        match self.addr.ip() {
-            IpAddr::V6(_) => format!("ws://[{}]:{}{}", self.host, self.addr.port(), path),
-            IpAddr::V4(_) => format!("ws://{}:{}{}", self.host, self.addr.port(), path),
-        }
+        format!("ws://{}{}", self.host_port(), self.path())
     }
 
     /// `"ws"` or `"rs"`.
