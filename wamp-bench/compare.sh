@@ -10,11 +10,12 @@
 #                target/tmp/interop/venv/bin/crossbar; run `cargo test -p wamp-tests --test it
 #                interop` once to install it)
 #   BENCH_BIN    the bench (default: target/release/wamp-bench; built if missing)
-#   PORT_BASE    first of the four loopback ports used (default 18000)
+#   PORT_BASE    first of the three loopback ports used (default 18000)
 #   TRANSPORTS   "rs ws" (default), or one of them
+#   PIN=1        pin each router to core 1 and the bench to core 0 (taskset)
 #
-# Our router runs pinned to one core (taskset -c 1) with its routing on one thread, the bench
-# on the other core (taskset -c 0); Crossbar is pinned to core 1 the same way.
+# Our router routes on one task (one core at a time), its connection IO on the runtime's
+# workers.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,7 +30,7 @@ TRANSPORTS="${TRANSPORTS:-rs ws}"
 [ -x "$ROUTER_BIN" ] || cargo build --release -p wamp-tokio --bin wamp-router
 [ -x "$CROSSBAR" ] || { echo "crossbar not found at $CROSSBAR" >&2; exit 2; }
 
-ours_ws=$PORT_BASE ours_rs=$((PORT_BASE + 1)) cb_ws=$((PORT_BASE + 2)) cb_rs=$((PORT_BASE + 3))
+ours=$PORT_BASE cb_ws=$((PORT_BASE + 1)) cb_rs=$((PORT_BASE + 2))
 work="$(mktemp -d)"
 pids=()
 cleanup() {
@@ -48,21 +49,12 @@ wait_port() { # port, seconds
   return 1
 }
 
-pin() { # core, command... (taskset when available)
-  local core=$1; shift
-  if command -v taskset >/dev/null; then taskset -c "$core" "$@"; else "$@"; fi
+pin_cmd() { # core: the pinning command prefix when PIN=1
+  if [ "${PIN:-0}" = 1 ] && command -v taskset >/dev/null; then echo "taskset -c $1"; fi
 }
 
-# Our router: WebSocket and RawSocket listeners, realm1 open to anonymous.
-cat >"$work/router.toml" <<EOF
-[[listen]]
-address = "127.0.0.1:$ours_ws"
-[[listen]]
-address = "127.0.0.1:$ours_rs"
-[[realm]]
-name = "realm1"
-EOF
-pin 1 "$ROUTER_BIN" --config "$work/router.toml" >"$work/router.log" 2>&1 &
+# Our router: WebSocket (/ws and /) and RawSocket on one port, realm1 open to anonymous.
+(exec $(pin_cmd 1) "$ROUTER_BIN" --listen "127.0.0.1:$ours" --realm realm1 --log warn) >"$work/router.log" 2>&1 &
 pids+=($!)
 ours_pid=$!
 
@@ -79,21 +71,21 @@ cat >"$work/cb/.crossbar/config.json" <<EOF
   {"type": "rawsocket", "endpoint": {"type": "tcp", "port": $cb_rs, "interface": "127.0.0.1"},
    "serializers": ["json", "msgpack", "cbor", "ubjson"]}]}]}
 EOF
-(cd "$work/cb" && exec taskset -c 1 "$CROSSBAR" start --cbdir "$work/cb/.crossbar") >"$work/cb.log" 2>&1 &
+(cd "$work/cb" && exec $(pin_cmd 1) "$CROSSBAR" start --cbdir "$work/cb/.crossbar") >"$work/cb.log" 2>&1 &
 pids+=($!)
 cb_pid=$!
 
-wait_port "$ours_ws" 30 && wait_port "$ours_rs" 30 || { cat "$work/router.log" >&2; exit 1; }
+wait_port "$ours" 30 || { cat "$work/router.log" >&2; exit 1; }
 wait_port "$cb_ws" 120 && wait_port "$cb_rs" 60 || { tail -40 "$work/cb.log" >&2; exit 1; }
 
 args=()
 for t in $TRANSPORTS; do
   case $t in
-    rs) args+=(--url "rs://127.0.0.1:$ours_rs" --label ours-rs --router-pid "$ours_pid"
+    rs) args+=(--url "rs://127.0.0.1:$ours" --label ours-rs --router-pid "$ours_pid"
                --url "rs://127.0.0.1:$cb_rs" --label crossbar-rs --router-pid "$cb_pid") ;;
-    ws) args+=(--url "ws://127.0.0.1:$ours_ws/" --label ours-ws --router-pid "$ours_pid"
+    ws) args+=(--url "ws://127.0.0.1:$ours/ws" --label ours-ws --router-pid "$ours_pid"
                --url "ws://127.0.0.1:$cb_ws/" --label crossbar-ws --router-pid "$cb_pid") ;;
     *) echo "unknown transport $t" >&2; exit 2 ;;
   esac
 done
-pin 0 "$BENCH_BIN" "${args[@]}" "$@"
+$(pin_cmd 0) "$BENCH_BIN" "${args[@]}" "$@"

@@ -78,31 +78,38 @@ pub fn text_line(o: &Outcome) -> String {
     s
 }
 
-/// Every outcome, one line each, then for each scenario with several routers the rate of
-/// each relative to the first.
+/// Every outcome, one line each, then for each scenario and transport with several routers the
+/// rate of the first router relative to each other one.
 pub fn text(outcomes: &[Outcome]) -> String {
     let mut s = String::new();
     for o in outcomes {
         s.push_str(&text_line(o));
         s.push('\n');
     }
-    let mut scenarios: Vec<Scenario> = outcomes.iter().map(|o| o.scenario).collect();
-    scenarios.dedup();
-    for sc in scenarios {
-        let runs: Vec<(&str, &ScenarioResult)> = outcomes
-            .iter()
-            .filter(|o| o.scenario == sc)
-            .filter_map(|o| o.result.as_ref().ok().map(|r| (o.label.as_str(), r)))
-            .collect();
-        if runs.len() < 2 || sc == Scenario::Idle {
+    let mut groups: Vec<(Scenario, &str)> = Vec::new();
+    for o in outcomes {
+        let key = (o.scenario, o.target.transport_name());
+        if !groups.contains(&key) {
+            groups.push(key);
+        }
+    }
+    for (sc, transport) in groups {
+        if sc == Scenario::Idle {
             continue;
         }
-        let (base_label, base) = runs[0];
-        for (label, r) in &runs[1..] {
+        let runs: Vec<(&str, &ScenarioResult)> = outcomes
+            .iter()
+            .filter(|o| o.scenario == sc && o.target.transport_name() == transport)
+            .filter_map(|o| o.result.as_ref().ok().map(|r| (o.label.as_str(), r)))
+            .collect();
+        let Some(((base_label, base), others)) = runs.split_first() else {
+            continue;
+        };
+        for (label, r) in others {
             if r.rate() > 0.0 {
                 let _ = writeln!(
                     s,
-                    "{:<8} {base_label} / {label}: {:.2}x the {}/s",
+                    "{:<8} {transport}: {base_label} / {label} = {:.2}x the {}/s",
                     sc.name(),
                     base.rate() / r.rate(),
                     sc.unit()
@@ -179,4 +186,76 @@ pub fn json(outcomes: &[Outcome]) -> Json {
         })
         .collect();
     Json::Array(items)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::{BenchError, CpuUse, Target};
+    use wamp_proto::Serializer;
+
+    fn outcome(label: &str, url: &str, completed: u64) -> Outcome {
+        Outcome {
+            label: label.into(),
+            target: Target::parse(url).unwrap(),
+            scenario: Scenario::Rpc,
+            serializer: Serializer::MsgPack,
+            result: Ok(ScenarioResult {
+                elapsed: Duration::from_secs(2),
+                completed,
+                total: completed + 10,
+                published: None,
+                lost: None,
+                errors: 0,
+                latency: None,
+                idle: None,
+                router_cpu: Some(CpuUse {
+                    cpu: Duration::from_secs(1),
+                    percent: 50.0,
+                }),
+                bench_cpu: CpuUse {
+                    cpu: Duration::from_millis(100),
+                    percent: 5.0,
+                },
+                connections: 3,
+            }),
+        }
+    }
+
+    #[test]
+    fn text_compares_routers_on_the_same_transport() {
+        let outcomes = vec![
+            outcome("ours", "rs://127.0.0.1:1", 200_000),
+            outcome("theirs", "rs://127.0.0.1:2", 50_000),
+            outcome("ours-ws", "ws://127.0.0.1:1/", 100_000),
+            Outcome {
+                result: Err(BenchError::Closed),
+                ..outcome("broken", "rs://127.0.0.1:3", 0)
+            },
+        ];
+        let text = text(&outcomes);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(lines[0].contains("100000 calls/s"), "{}", lines[0]);
+        assert!(
+            lines[0].contains("router cpu 50% (5.00us/op)"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[0].contains("bench cpu 5% (0.50us/op)"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[3].contains("FAILED: the router closed the connection"));
+        assert_eq!(lines[4], "rpc      rs: ours / theirs = 4.00x the calls/s");
+
+        let json = json(&outcomes);
+        assert_eq!(json[0]["rate"], 100_000.0);
+        assert_eq!(json[0]["total"], 200_010);
+        assert_eq!(json[0]["router_cpu"]["us_per_op"], 5.0);
+        assert_eq!(json[3]["error"], "the router closed the connection");
+    }
 }

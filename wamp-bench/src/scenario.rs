@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::{Instant, sleep, sleep_until, timeout_at};
 use wamp_proto::id::RequestId;
@@ -139,6 +139,28 @@ struct Shared {
     measuring: AtomicBool,
     /// The window is over: stop issuing new requests and drain.
     stop: AtomicBool,
+    /// Events received by each subscriber (pubsub).
+    received: Vec<AtomicU64>,
+    /// Subscribers made progress, or the window ended: wakes the publisher.
+    progress: Notify,
+}
+
+impl Shared {
+    fn with_subscribers(n: usize) -> Self {
+        Shared {
+            received: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            ..Shared::default()
+        }
+    }
+
+    /// Events the slowest subscriber received (`u64::MAX` without subscribers).
+    fn delivered(&self) -> u64 {
+        self.received
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(u64::MAX)
+    }
 }
 
 /// CPU samples at the start of a window.
@@ -216,6 +238,7 @@ async fn measure(ctx: &Ctx<'_>, shared: &Shared) -> Result<(Window, u64), BenchE
     }
     .await;
     shared.stop.store(true, Ordering::Relaxed);
+    shared.progress.notify_one();
     r
 }
 
@@ -557,11 +580,12 @@ async fn pubsub(ctx: &Ctx<'_>, subscribers: usize) -> Result<ScenarioResult, Ben
         .into(),
     )?);
 
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared::with_subscribers(subs.len()));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut sub_tasks = JoinSet::new();
-    for c in subs {
+    for (i, c) in subs.into_iter().enumerate() {
         sub_tasks.spawn(subscriber_loop(
+            i,
             c,
             shared.clone(),
             stop_rx.clone(),
@@ -625,8 +649,11 @@ struct PublisherStats {
     errors: u64,
 }
 
-/// Keeps `window` acknowledged publishes in flight until `shared.stop`, then waits for the
-/// outstanding acknowledgements and leaves.
+/// Keeps at most `window` publishes in flight (not yet acknowledged, or not yet delivered to
+/// every subscriber) until `shared.stop`, then waits for the outstanding acknowledgements and
+/// leaves. Bounding delivery too keeps the router's queues short: a publisher running ahead of
+/// its subscribers would only measure how fast the router's queues fill (and a router may
+/// rightly disconnect a subscriber whose queue overflows).
 async fn publisher_loop(
     mut conn: Conn,
     publish: Arc<Template>,
@@ -635,18 +662,13 @@ async fn publisher_loop(
     drain: Duration,
     deadline: Instant,
 ) -> Result<PublisherStats, BenchError> {
-    let mut next_id = 1u64;
-    let mut outstanding = 0usize;
+    let window = window as u64;
+    let mut sent = 0u64;
+    let mut outstanding = 0u64;
     let mut stats = PublisherStats {
         acked: 0,
         errors: 0,
     };
-    for _ in 0..window {
-        conn.send_template(&publish, next_id)?;
-        next_id += 1;
-        outstanding += 1;
-    }
-    conn.flush().await?;
     let mut batch = Vec::with_capacity(1024);
     let mut stop_by = deadline;
     let mut stopping = false;
@@ -658,9 +680,24 @@ async fn publisher_loop(
         if stopping && outstanding == 0 {
             break;
         }
-        timeout_at(stop_by, conn.recv(&mut batch))
-            .await
-            .map_err(|_| BenchError::Timeout("PUBLISHED"))??;
+        if !stopping {
+            let delivered = shared.delivered();
+            while outstanding < window && sent.saturating_sub(delivered) < window {
+                sent += 1;
+                conn.send_template(&publish, sent)?;
+                outstanding += 1;
+            }
+        }
+        if conn.has_queued() {
+            conn.flush().await?;
+        }
+        tokio::select! {
+            r = timeout_at(stop_by, conn.recv(&mut batch)) => {
+                r.map_err(|_| BenchError::Timeout("PUBLISHED"))??;
+            }
+            _ = shared.progress.notified() => {}
+            _ = sleep_until(stop_by) => return Err(BenchError::Timeout("event delivery")),
+        }
         for m in batch.drain(..) {
             match m {
                 Received::Hot {
@@ -675,14 +712,6 @@ async fn publisher_loop(
                 _ => continue,
             }
             outstanding = outstanding.saturating_sub(1);
-            if !stopping {
-                conn.send_template(&publish, next_id)?;
-                next_id += 1;
-                outstanding += 1;
-            }
-        }
-        if conn.has_queued() {
-            conn.flush().await?;
         }
     }
     conn.close(drain).await?;
@@ -691,6 +720,7 @@ async fn publisher_loop(
 
 /// Counts EVENTs until told to stop; then leaves. Returns the events received.
 async fn subscriber_loop(
+    index: usize,
     mut conn: Conn,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
@@ -716,8 +746,14 @@ async fn subscriber_loop(
                 _ => {}
             }
         }
-        received += n;
-        shared.ops.fetch_add(n, Ordering::Relaxed);
+        if n > 0 {
+            received += n;
+            shared.ops.fetch_add(n, Ordering::Relaxed);
+            if let Some(c) = shared.received.get(index) {
+                c.fetch_add(n, Ordering::Relaxed);
+            }
+            shared.progress.notify_one();
+        }
         if conn.has_queued() {
             conn.flush().await?;
         }
