@@ -4,11 +4,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bench_smoke;
+mod client_auth_vectors;
+mod client_golden;
+mod client_props;
+mod client_session;
 mod fuzz_corpus;
 mod interop;
 mod proptests;
 mod router_props;
 mod router_sim;
 mod router_vectors;
+mod server_harness;
+mod server_peer;
+mod server_transport;
 mod sim;
 mod vectors;

@@ -481,3 +481,184 @@ proptest! {
         m.settle();
     }
 }
+
+/// Arbitrary messages (any kind, any state, odd option values) from three connections, with
+/// clock jumps: the router never panics, never sends to a closed connection (the harness
+/// checks), and everything is gone once the connections are.
+mod chaos {
+    use super::*;
+    use wamp_proto::id::{PublicationId, RegistrationId, SessionId};
+    use wamp_proto::message::{
+        Abort, Authenticate, CallResult, Event, EventReceived, Goodbye, Hello, Interrupt,
+        Invocation, Published, Registered, Subscribed, Unregister, Unregistered, Unsubscribed,
+        Welcome,
+    };
+
+    fn small_id() -> impl Strategy<Value = u64> {
+        prop_oneof![1..6u64, Just(wamp_proto::id::MAX_ID)]
+    }
+
+    fn option_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            any::<bool>().prop_map(Value::Bool),
+            any::<u64>().prop_map(Value::UInt),
+            (-3i64..0).prop_map(Value::Int),
+            prop::sample::select(vec![
+                "exact",
+                "prefix",
+                "wildcard",
+                "single",
+                "roundrobin",
+                "random",
+                "first",
+                "last",
+                "kill",
+                "skip",
+                "killnowait",
+                "bogus",
+                ""
+            ])
+            .prop_map(Value::from),
+            prop::collection::vec(
+                prop_oneof![
+                    small_id().prop_map(Value::UInt),
+                    Just(Value::from("anonymous")),
+                    Just(Value::Null)
+                ],
+                0..3
+            )
+            .prop_map(Value::List),
+        ]
+    }
+
+    fn options() -> impl Strategy<Value = Dict> {
+        let keys = prop::sample::select(vec![
+            "match",
+            "invoke",
+            "acknowledge",
+            "exclude_me",
+            "exclude",
+            "eligible",
+            "exclude_authid",
+            "eligible_authrole",
+            "disclose_me",
+            "retain",
+            "get_retained",
+            "receive_progress",
+            "progress",
+            "timeout",
+            "mode",
+            "forward_timeout",
+            "disclose_caller",
+        ]);
+        prop::collection::vec((keys, option_value()), 0..4).prop_map(|kv| {
+            let mut d = Dict::new();
+            for (k, v) in kv {
+                d.insert(k, v);
+            }
+            d
+        })
+    }
+
+    fn uri() -> impl Strategy<Value = Uri> {
+        prop::sample::select(vec![
+            "a", "a.b", "a.", ".b", "a..b", "", "wamp.x", "a b", "realm1",
+        ])
+        .prop_map(Uri::from_wire)
+    }
+
+    fn message() -> impl Strategy<Value = Message> {
+        let r = || small_id().prop_map(|n| RequestId::new(n).unwrap());
+        prop_oneof![
+            4 => any::<bool>().prop_map(|full| Message::from(Hello { realm: "realm1".into(), details: Dict::new().with("roles", if full { full_roles() } else { Dict::new().with("caller", Dict::new()) }) })),
+            1 => uri().prop_map(|realm| Hello { realm, details: Dict::new() }.into()),
+            1 => Just(Message::from(Goodbye { details: Dict::new(), reason: "wamp.close.normal".into() })),
+            1 => Just(Message::from(Abort { details: Dict::new(), reason: "wamp.close.normal".into(), payload: Payload::empty() })),
+            3 => (r(), options(), uri()).prop_map(|(request, options, topic)| Subscribe { request, options, topic }.into()),
+            1 => (r(), small_id()).prop_map(|(request, s)| Unsubscribe { request, subscription: SubscriptionId::new(s).unwrap() }.into()),
+            3 => (r(), options(), uri()).prop_map(|(request, options, topic)| Publish { request, options, topic, payload: Payload::empty() }.into()),
+            3 => (r(), options(), uri()).prop_map(|(request, options, procedure)| Register { request, options, procedure }.into()),
+            1 => (r(), small_id()).prop_map(|(request, g)| Unregister { request, registration: RegistrationId::new(g).unwrap() }.into()),
+            4 => (r(), options(), uri()).prop_map(|(request, options, procedure)| Call { request, options, procedure, payload: Payload::empty() }.into()),
+            2 => (r(), options()).prop_map(|(request, options)| Cancel { request, options }.into()),
+            4 => (r(), options()).prop_map(|(request, options)| Yield { request, options, payload: Payload::empty() }.into()),
+            2 => (r(), prop::sample::select(vec![MessageKind::Invocation, MessageKind::Call])).prop_map(|(request, request_type)| Error { request_type, request, details: Dict::new(), error: "app.err".into(), payload: Payload::empty() }.into()),
+            1 => prop::sample::select(vec![
+                Message::from(Welcome { session: SessionId::new(1).unwrap(), details: Dict::new() }),
+                Authenticate { signature: String::new(), extra: Dict::new() }.into(),
+                Published { request: RequestId::new(1).unwrap(), publication: PublicationId::new(1).unwrap() }.into(),
+                Subscribed { request: RequestId::new(1).unwrap(), subscription: SubscriptionId::new(1).unwrap() }.into(),
+                Unsubscribed { request: None, details: Dict::new() }.into(),
+                Event { subscription: SubscriptionId::new(1).unwrap(), publication: PublicationId::new(1).unwrap(), details: Dict::new(), payload: Payload::empty() }.into(),
+                CallResult { request: RequestId::new(1).unwrap(), details: Dict::new(), payload: Payload::empty() }.into(),
+                Registered { request: RequestId::new(1).unwrap(), registration: RegistrationId::new(1).unwrap() }.into(),
+                Unregistered { request: None, details: Dict::new() }.into(),
+                Invocation { request: RequestId::new(1).unwrap(), registration: RegistrationId::new(1).unwrap(), details: Dict::new(), payload: Payload::empty() }.into(),
+                Interrupt { request: RequestId::new(1).unwrap(), options: Dict::new() }.into(),
+                EventReceived { publication: PublicationId::new(1).unwrap() }.into(),
+            ]),
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Send(usize, Message, bool),
+        Reconnect(usize),
+        Advance(u64),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            12 => (0..3usize, message(), any::<bool>()).prop_map(|(c, m, direct)| Step::Send(c, m, direct)),
+            1 => (0..3usize).prop_map(Step::Reconnect),
+            1 => (0..5000u64).prop_map(Step::Advance),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_messages_never_break_the_router(seed in any::<u64>(), steps in prop::collection::vec(step(), 1..120)) {
+            let mut config = RouterConfig::with_realm("realm1");
+            config.max_subscriptions_per_session = 2;
+            config.max_pending_calls_per_session = 2;
+            config.max_retained_events = 2;
+            config.hello_timeout = Some(Duration::from_secs(2));
+            let mut sim = Sim::new(config, seed);
+            let mut clients: Vec<usize> = (0..3).map(|i| sim.connect([Serializer::Json, Serializer::MsgPack, Serializer::Cbor][i])).collect();
+            for s in steps {
+                match s {
+                    Step::Send(c, m, direct) => {
+                        let i = clients[c];
+                        if !sim.clients[i].closed_by_router {
+                            if direct {
+                                sim.send_direct(i, m);
+                            } else {
+                                sim.send(i, m);
+                            }
+                        }
+                    }
+                    Step::Reconnect(c) => {
+                        sim.disconnect(clients[c]);
+                        clients[c] = sim.connect(Serializer::Json);
+                    }
+                    Step::Advance(ms) => sim.advance(Duration::from_millis(ms)),
+                }
+                for i in &clients {
+                    sim.recv_all(*i);
+                }
+                let st = sim.router.stats();
+                prop_assert!(st.sessions <= 3);
+                prop_assert!(st.subscribers <= 3 * 2);
+                prop_assert!(st.pending_calls <= 3 * 2);
+                prop_assert!(st.retained <= 2);
+            }
+            for i in clients {
+                sim.disconnect(i);
+            }
+            let st = sim.router.stats();
+            prop_assert_eq!((st.sessions, st.connections, st.subscriptions, st.registrations, st.pending_calls, st.timers), (0, 0, 0, 0, 0, 0));
+        }
+    }
+}

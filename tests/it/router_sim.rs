@@ -1004,6 +1004,19 @@ fn router_enforced_timeout_with_virtual_clock() {
     assert!(matches!(sim.recv(callee), Message::Interrupt(i) if i.request == inv.request));
     yield_(&mut sim, callee, inv.request, Dict::new(), Payload::empty());
     sim.assert_quiet(caller);
+    // A timeout beyond the clock's range is no timeout (and no panic).
+    let r = call(
+        &mut sim,
+        caller,
+        "slow",
+        Dict::new().with("timeout", u64::MAX),
+        Payload::empty(),
+    );
+    let inv = invocation(&mut sim, callee);
+    sim.advance(Duration::from_secs(3600));
+    sim.assert_quiet(caller);
+    yield_(&mut sim, callee, inv.request, Dict::new(), Payload::empty());
+    assert!(matches!(sim.recv(caller), Message::Result(res) if res.request.get() == r));
     // forward_timeout: the callee enforces it.
     call(
         &mut sim,
@@ -1077,6 +1090,35 @@ fn hello_timeout_closes_idle_connections() {
     sim.goodbye(active);
     sim.advance(Duration::from_secs(5));
     assert!(sim.clients[active].closed_by_router);
+}
+
+#[test]
+fn stale_connection_handles_are_ignored() {
+    let mut sim = Sim::realm1(29);
+    let a = sim.join(J);
+    let old = sim.clients[a].conn;
+    assert!(sim.router.session_of(old).is_some());
+    sim.disconnect(a);
+    let b = sim.join(M);
+    let new = sim.clients[b].conn;
+    assert_eq!(old.index(), new.index(), "the slot is reused");
+    assert_ne!(old, new);
+    assert_eq!(sim.router.session_of(old), None);
+    // Input and a second close on the stale handle change nothing.
+    sim.router.handle_message(
+        sim.now,
+        old,
+        Subscribe {
+            request: req(1),
+            options: Dict::new(),
+            topic: "t".into(),
+        }
+        .into(),
+    );
+    sim.router.close_connection(sim.now, old);
+    sim.pump();
+    assert!(sim.router.session_of(new).is_some());
+    assert_eq!(sim.router.stats().subscriptions, 0);
 }
 
 #[test]

@@ -99,9 +99,11 @@ pub enum DecodeError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncodeError {
-    /// JSON cannot represent NaN or infinite floats.
-    #[error("the serializer cannot represent a non-finite float")]
-    NonFiniteFloat,
+    /// JSON cannot carry the message: a NaN or infinite float, or a text string that starts
+    /// with U+0000 (JSON's binary convention reserves that prefix for bytes). A router drops
+    /// such a message for a JSON peer; MessagePack, CBOR and UBJSON carry both.
+    #[error("JSON cannot carry a non-finite float or a text string starting with U+0000")]
+    JsonUnrepresentable,
     /// The encoded message is larger than the peer accepts.
     #[error("encoded message of {size} bytes exceeds the limit of {limit}")]
     TooLarge {

@@ -40,8 +40,8 @@ pub struct RouterConfig {
     pub max_retained_events: usize,
     /// Largest WAMP message in bytes. The core works on decoded messages: adapters set their
     /// decoder and transport limits from this, and report an oversize message with
-    /// [`crate::Router::handle_message_too_large`] (the router then sends ABORT
-    /// `wamp.error.payload_size_exceeded` and closes). Default: 16 MiB.
+    /// [`crate::Router::handle_decode_error`] and `DecodeError::TooLarge` (the router then
+    /// sends ABORT `wamp.error.payload_size_exceeded` and closes). Default: 16 MiB.
     pub max_message_size: usize,
     /// How long a connection may stay without a session before it sends HELLO; then it is
     /// closed. `None` disables it. Default: 30 s.
@@ -55,6 +55,14 @@ pub struct RouterConfig {
     pub uri_rules: UriRules,
     /// `WELCOME.Details.agent`. Default: `"wamp-rs-router-<version>"`.
     pub agent: String,
+    /// Disclose every caller to its callee (`INVOCATION.Details.caller`, `caller_authid`,
+    /// `caller_authrole`), as if each CALL had `disclose_me`; Crossbar's role permission
+    /// `disclose: {caller: true}`. Default: `false` (only callers that ask are disclosed).
+    pub disclose_caller: bool,
+    /// Disclose every publisher to its subscribers (`EVENT.Details.publisher`, ...), as if
+    /// each PUBLISH had `disclose_me`; Crossbar's `disclose: {publisher: true}`. Default:
+    /// `false`.
+    pub disclose_publisher: bool,
 }
 
 impl Default for RouterConfig {
@@ -75,6 +83,8 @@ impl Default for RouterConfig {
             strict_request_ids: false,
             uri_rules: UriRules::Loose,
             agent: concat!("wamp-rs-router-", env!("CARGO_PKG_VERSION")).to_owned(),
+            disclose_caller: false,
+            disclose_publisher: false,
         }
     }
 }

@@ -429,9 +429,11 @@ impl Dealer {
         callee_session.pending_invocations += 1;
 
         let mut details = Dict::new();
+        // Crossbar forwards `receive_progress` to every callee announcing progressive call
+        // results, also without call canceling (autobahn-js announces no call canceling);
+        // the spec would disregard the feature then.
         let receive_progress = msg.options.get_bool("receive_progress") == Some(true)
-            && cf.contains(ClientFeatures::CALLEE_PROGRESSIVE_RESULTS)
-            && callee_cancel;
+            && cf.contains(ClientFeatures::CALLEE_PROGRESSIVE_RESULTS);
         if receive_progress {
             details.insert("receive_progress", true);
         }
@@ -447,7 +449,10 @@ impl Dealer {
                 timeout = Some(Duration::from_millis(timeout_ms));
             }
         }
-        if msg.options.get_bool("disclose_me") == Some(true) || callee.disclose_caller {
+        if msg.options.get_bool("disclose_me") == Some(true)
+            || callee.disclose_caller
+            || ctx.config.disclose_caller
+        {
             details.insert("caller", sid);
             details.insert("caller_authid", &*caller_identity.authid);
             details.insert("caller_authrole", &*caller_identity.authrole);
@@ -458,15 +463,18 @@ impl Dealer {
 
         self.next_call += 1;
         let key = self.next_call;
-        let timer = timeout.map(|t| {
-            ctx.timers.insert(
-                ctx.now + t,
-                Timer::Call {
-                    realm: ctx.realm,
-                    call: key,
-                },
-            )
-        });
+        // A deadline past the clock's range is no deadline.
+        let timer = timeout
+            .and_then(|t| ctx.now.checked_add(t))
+            .map(|deadline| {
+                ctx.timers.insert(
+                    deadline,
+                    Timer::Call {
+                        realm: ctx.realm,
+                        call: key,
+                    },
+                )
+            });
         if let Some(s) = sessions.get_mut(&sid) {
             s.pending_calls += 1;
         }
@@ -611,13 +619,15 @@ impl Dealer {
             }
             if let (Some(t), Some(d)) = (call.timer, call.timeout) {
                 ctx.timers.remove(t);
-                call.timer = Some(ctx.timers.insert(
-                    ctx.now + d,
-                    Timer::Call {
-                        realm: ctx.realm,
-                        call: key,
-                    },
-                ));
+                call.timer = ctx.now.checked_add(d).map(|deadline| {
+                    ctx.timers.insert(
+                        deadline,
+                        Timer::Call {
+                            realm: ctx.realm,
+                            call: key,
+                        },
+                    )
+                });
             }
             let (to, request) = (call.caller_conn, call.caller_request);
             ctx.send(
