@@ -1,6 +1,6 @@
-//! The load generator against Crossbar: every scenario over RawSocket and WebSocket for a short,
-//! bounded time, and the RPC scenario with every serializer. Asserts sane numbers only (work was
-//! done, nothing lost, percentiles ordered), never speed.
+//! The load generator against Crossbar and against our router: every scenario over RawSocket
+//! and WebSocket for a short, bounded time, and RPC and PubSub with every serializer. Asserts
+//! sane numbers only (work was done, nothing lost, percentiles ordered), never speed.
 
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use wamp_bench::{Config, Outcome, RouterTarget, Scenario, Target};
 use wamp_proto::Serializer;
 
 use crate::interop::start_crossbar;
+use crate::server_harness::{TestServer, interop_config};
 
 fn short_config(targets: Vec<RouterTarget>) -> Config {
     Config {
@@ -116,4 +117,42 @@ fn refuses_non_loopback_and_missing_targets() {
         wamp_bench::run(&config).is_err(),
         "no target must be refused"
     );
+}
+
+#[test]
+fn every_scenario_against_our_router() {
+    let server = TestServer::start(interop_config());
+    let port = server.port();
+    // The router runs in this process: its CPU and memory figures include the bench's.
+    let pid = Some(std::process::id());
+    let targets = vec![
+        RouterTarget {
+            label: "ours-rs".into(),
+            target: Target::parse(&format!("rs://127.0.0.1:{port}")).unwrap(),
+            pid,
+        },
+        RouterTarget {
+            label: "ours-ws".into(),
+            target: Target::parse(&format!("ws://127.0.0.1:{port}/ws")).unwrap(),
+            pid,
+        },
+    ];
+    let outcomes = wamp_bench::run(&short_config(targets.clone())).unwrap();
+    assert_eq!(outcomes.len(), Scenario::ALL.len() * 2);
+    for o in &outcomes {
+        eprintln!("{}", wamp_bench::report::text_line(o));
+        check(o);
+    }
+    for serializer in [Serializer::Json, Serializer::Cbor, Serializer::Ubjson] {
+        let config = Config {
+            serializer,
+            scenarios: vec![Scenario::Rpc, Scenario::PubSub],
+            duration: Duration::from_millis(100),
+            ..short_config(targets.clone())
+        };
+        for o in &wamp_bench::run(&config).unwrap() {
+            eprintln!("{}", wamp_bench::report::text_line(o));
+            check(o);
+        }
+    }
 }
