@@ -41,9 +41,14 @@ fn check(o: &Outcome) {
     match o.scenario {
         Scenario::Rpc | Scenario::Latency => {
             let l = r.latency.as_ref().expect("latency figures");
-            assert!(l.count > 0, "{what}: no call timed");
+            // Calls are timed inside the window only (which a stalled router may leave empty).
+            assert!(l.count <= r.total, "{what}: {l:?}");
+            if r.completed > 0 {
+                assert!(l.count > 0, "{what}: no call timed");
+                assert!(l.p50 > Duration::ZERO, "{what}: {l:?}");
+            }
             assert!(
-                l.p50 > Duration::ZERO && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.max,
+                l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.max,
                 "{what}: percentiles out of order: {l:?}"
             );
         }
@@ -56,7 +61,7 @@ fn check(o: &Outcome) {
             assert_eq!(r.connections, 20, "{what}");
             let m = r.idle.as_ref().expect("memory figures with a router PID");
             assert!(
-                m.base_kib > 0 && m.joined_kib > 0 && m.closed_kib > 0,
+                m.base_kib > 0 && m.joined_kib > 0 && m.closed_kib > 0 && m.rejoined_kib > 0,
                 "{what}: {m:?}"
             );
         }

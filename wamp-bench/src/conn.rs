@@ -46,8 +46,8 @@ pub enum Received {
         /// The second element.
         id: u64,
     },
-    /// Any other message, decoded.
-    Msg(Message),
+    /// Any other message, decoded (boxed: batches of hot messages stay small).
+    Msg(Box<Message>),
 }
 
 /// Connection settings.
@@ -266,7 +266,7 @@ impl Conn {
                 // Setup replies come one at a time: take the first, keep nothing else.
                 if let Some(first) = batch.drain(..).next() {
                     return match first {
-                        Received::Msg(m) => Ok(m),
+                        Received::Msg(m) => Ok(*m),
                         Received::Hot { .. } => Err(BenchError::Protocol("unexpected message")),
                     };
                 }
@@ -489,7 +489,7 @@ impl Conn {
                         r => r?,
                     }
                     for m in batch.drain(..) {
-                        if let Received::Msg(Message::Goodbye(_)) = m {
+                        if matches!(m, Received::Msg(m) if matches!(*m, Message::Goodbye(_))) {
                             return Ok(());
                         }
                     }
@@ -535,6 +535,6 @@ fn classify(serializer: Serializer, payload: &[u8]) -> Result<Received, BenchErr
     }
     serializer
         .decode(payload)
-        .map(Received::Msg)
+        .map(|m| Received::Msg(Box::new(m)))
         .map_err(BenchError::Decode)
 }

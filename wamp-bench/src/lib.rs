@@ -14,7 +14,8 @@
 //! * **fanout**: pubsub with `fanout_subscribers` (default 100) subscribers.
 //! * **latency**: one caller, one call in flight; median, p90, p99 round trip.
 //! * **idle**: `sessions` sessions join and stay idle; the router's resident memory per
-//!   session while they are joined and after they all left.
+//!   session while they are joined, after they all left, and the growth of a second round
+//!   (memory kept after a close but reused is not a leak).
 //!
 //! With a router PID, each scenario reports the router's CPU use over the measurement window
 //! (the process and its descendants, from `/proc`) next to the bench's own. Every loop ends by
@@ -311,6 +312,8 @@ pub struct IdleMemory {
     pub joined_kib: u64,
     /// After every session left and closed.
     pub closed_kib: u64,
+    /// With as many sessions joined again (a second round after the close).
+    pub rejoined_kib: u64,
 }
 
 impl IdleMemory {
@@ -322,6 +325,13 @@ impl IdleMemory {
     /// Resident memory still held per session after they all closed (0 = all returned).
     pub fn kib_per_session_after_close(&self) -> f64 {
         self.closed_kib.saturating_sub(self.base_kib) as f64 / self.sessions.max(1) as f64
+    }
+
+    /// Growth per session of the second round over the state after the first close: about 0
+    /// when the memory held after the close is reused (kept by the allocator, not leaked),
+    /// about [`IdleMemory::kib_per_session`] when each round costs anew.
+    pub fn kib_per_session_second_round(&self) -> f64 {
+        self.rejoined_kib.saturating_sub(self.closed_kib) as f64 / self.sessions.max(1) as f64
     }
 }
 

@@ -54,12 +54,14 @@ pub fn text_line(o: &Outcome) -> String {
     if let Some(m) = &r.idle {
         let _ = write!(
             s,
-            "  {:.2} KiB/session idle, {:.2} KiB/session after close (rss {} -> {} -> {} KiB)",
+            "  {:.2} KiB/session idle, {:.2} KiB/session after close, {:.2} KiB/session second round (rss {} -> {} -> {} -> {} KiB)",
             m.kib_per_session(),
             m.kib_per_session_after_close(),
+            m.kib_per_session_second_round(),
             m.base_kib,
             m.joined_kib,
-            m.closed_kib
+            m.closed_kib,
+            m.rejoined_kib
         );
     }
     match &r.router_cpu {
@@ -173,8 +175,10 @@ pub fn json(outcomes: &[Outcome]) -> Json {
                             "base_kib": m.base_kib,
                             "joined_kib": m.joined_kib,
                             "closed_kib": m.closed_kib,
+                            "rejoined_kib": m.rejoined_kib,
                             "kib_per_session": m.kib_per_session(),
                             "kib_per_session_after_close": m.kib_per_session_after_close(),
+                            "kib_per_session_second_round": m.kib_per_session_second_round(),
                         }),
                         None => Json::Null,
                     };

@@ -246,6 +246,11 @@ async fn measure(ctx: &Ctx<'_>, shared: &Shared) -> Result<(Window, u64), BenchE
 // Setup helpers
 // ---------------------------------------------------------------------------------------------
 
+/// Whether `m` is an ERROR answering a request of `kind`.
+fn is_error_for(m: &Message, kind: MessageKind) -> bool {
+    matches!(m, Message::Error(e) if e.request_type == kind)
+}
+
 fn request(id: u64) -> Result<RequestId, BenchError> {
     RequestId::new(id).ok_or(BenchError::Protocol("request ID out of range"))
 }
@@ -496,8 +501,8 @@ async fn caller_loop(
                     }
                     false
                 }
-                Received::Msg(Message::Error(e)) if e.request_type == MessageKind::Call => true,
-                Received::Msg(Message::Goodbye(_) | Message::Abort(_)) => {
+                Received::Msg(m) if is_error_for(&m, MessageKind::Call) => true,
+                Received::Msg(m) if matches!(*m, Message::Goodbye(_) | Message::Abort(_)) => {
                     return Err(BenchError::Closed);
                 }
                 _ => continue,
@@ -545,7 +550,7 @@ async fn callee_loop(
                     code: INVOCATION,
                     id,
                 } => conn.send_template(&yield_t, id)?,
-                Received::Msg(Message::Goodbye(_) | Message::Abort(_)) => {
+                Received::Msg(m) if matches!(*m, Message::Goodbye(_) | Message::Abort(_)) => {
                     return Err(BenchError::Closed);
                 }
                 _ => {}
@@ -703,10 +708,8 @@ async fn publisher_loop(
                 Received::Hot {
                     code: PUBLISHED, ..
                 } => stats.acked += 1,
-                Received::Msg(Message::Error(e)) if e.request_type == MessageKind::Publish => {
-                    stats.errors += 1
-                }
-                Received::Msg(Message::Goodbye(_) | Message::Abort(_)) => {
+                Received::Msg(m) if is_error_for(&m, MessageKind::Publish) => stats.errors += 1,
+                Received::Msg(m) if matches!(*m, Message::Goodbye(_) | Message::Abort(_)) => {
                     return Err(BenchError::Closed);
                 }
                 _ => continue,
@@ -740,7 +743,7 @@ async fn subscriber_loop(
         for m in batch.drain(..) {
             match m {
                 Received::Hot { code: EVENT, .. } => n += 1,
-                Received::Msg(Message::Goodbye(_) | Message::Abort(_)) => {
+                Received::Msg(m) if matches!(*m, Message::Goodbye(_) | Message::Abort(_)) => {
                     return Err(BenchError::Closed);
                 }
                 _ => {}
@@ -782,12 +785,21 @@ async fn idle(ctx: &Ctx<'_>) -> Result<ScenarioResult, BenchError> {
     close_all(conns, ctx.config.drain_timeout).await?;
     sleep(ctx.config.settle).await;
     let closed = sample_router(pid)?;
-    let idle = match (base, joined, closed) {
-        (Some(b), Some(j), Some(c)) => Some(IdleMemory {
+    // A second round: does the memory kept after the close serve new sessions?
+    let mut rejoined = None;
+    if pid.is_some() {
+        let conns = ctx.open_many(n, small).await?;
+        sleep(ctx.config.settle).await;
+        rejoined = sample_router(pid)?;
+        close_all(conns, ctx.config.drain_timeout).await?;
+    }
+    let idle = match (base, joined, closed, rejoined) {
+        (Some(b), Some(j), Some(c), Some(r)) => Some(IdleMemory {
             sessions: n as u64,
             base_kib: b.rss_kib,
             joined_kib: j.rss_kib,
             closed_kib: c.rss_kib,
+            rejoined_kib: r.rss_kib,
         }),
         _ => None,
     };
