@@ -161,3 +161,136 @@ fn every_scenario_against_our_router() {
         }
     }
 }
+
+/// A scripted peer on loopback answering the bench's connection: RawSocket or WebSocket
+/// handshake, then: read HELLO, PING, expect the PONG, send WELCOME.
+mod pings {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+    use tokio_tungstenite::tungstenite::{Bytes, Message as WsMessage};
+    use wamp_bench::conn::{Conn, ConnOptions};
+    use wamp_proto::id::SessionId;
+    use wamp_proto::message::Welcome;
+    use wamp_proto::{Dict, Message, MessageKind, Serializer};
+
+    use super::*;
+
+    fn welcome() -> Vec<u8> {
+        let w: Message = Welcome {
+            session: SessionId::new(4242).unwrap(),
+            details: Dict::new(),
+        }
+        .into();
+        Serializer::MsgPack.encode_to_vec(&w).unwrap()
+    }
+
+    async fn read_frame(s: &mut TcpStream) -> (u8, Vec<u8>) {
+        let mut h = [0u8; 4];
+        s.read_exact(&mut h).await.unwrap();
+        let len = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
+        let mut p = vec![0; len];
+        s.read_exact(&mut p).await.unwrap();
+        (h[0] & 0x07, p)
+    }
+
+    async fn write_frame(s: &mut TcpStream, kind: u8, payload: &[u8]) {
+        let len = (payload.len() as u32).to_be_bytes();
+        s.write_all(&[kind, len[1], len[2], len[3]]).await.unwrap();
+        s.write_all(payload).await.unwrap();
+    }
+
+    async fn rawsocket_peer(l: TcpListener) {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut hs = [0u8; 4];
+        s.read_exact(&mut hs).await.unwrap();
+        assert_eq!(hs[0], 0x7F);
+        assert_eq!(hs[1] & 0x0F, 2, "MessagePack");
+        s.write_all(&[0x7F, 0xF2, 0, 0]).await.unwrap();
+        let (kind, hello) = read_frame(&mut s).await;
+        assert_eq!(kind, 0);
+        let hello = Serializer::MsgPack.decode(&hello).unwrap();
+        assert_eq!(hello.kind(), MessageKind::Hello);
+        write_frame(&mut s, 1, b"ping?").await;
+        assert_eq!(read_frame(&mut s).await, (2, b"ping?".to_vec()), "PONG");
+        write_frame(&mut s, 0, &welcome()).await;
+        // Keep the connection until the client is done.
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest).await;
+    }
+
+    async fn websocket_peer(l: TcpListener) {
+        let (s, _) = l.accept().await.unwrap();
+        let callback = |req: &Request, mut resp: Response| {
+            let offered = req
+                .headers()
+                .get("Sec-WebSocket-Protocol")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            assert_eq!(offered, "wamp.2.msgpack");
+            resp.headers_mut().insert(
+                "Sec-WebSocket-Protocol",
+                HeaderValue::from_static("wamp.2.msgpack"),
+            );
+            Ok(resp)
+        };
+        let mut ws = tokio_tungstenite::accept_hdr_async(s, callback)
+            .await
+            .unwrap();
+        let hello = match ws.next().await.unwrap().unwrap() {
+            WsMessage::Binary(b) => Serializer::MsgPack.decode(&b).unwrap(),
+            other => panic!("expected a binary HELLO, got {other:?}"),
+        };
+        assert_eq!(hello.kind(), MessageKind::Hello);
+        ws.send(WsMessage::Ping(Bytes::from_static(b"ping?")))
+            .await
+            .unwrap();
+        match ws.next().await.unwrap().unwrap() {
+            WsMessage::Pong(p) => assert_eq!(&p[..], b"ping?"),
+            other => panic!("expected the PONG, got {other:?}"),
+        }
+        ws.send(WsMessage::Binary(welcome().into())).await.unwrap();
+        while let Some(Ok(_)) = ws.next().await {}
+    }
+
+    #[test]
+    fn conn_answers_pings_while_joining() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            for websocket in [false, true] {
+                let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let port = l.local_addr().unwrap().port();
+                let peer = if websocket {
+                    tokio::spawn(websocket_peer(l))
+                } else {
+                    tokio::spawn(rawsocket_peer(l))
+                };
+                let url = if websocket {
+                    format!("ws://127.0.0.1:{port}/ws")
+                } else {
+                    format!("rs://127.0.0.1:{port}")
+                };
+                let target = Target::parse(&url).unwrap();
+                let opts = ConnOptions {
+                    setup_timeout: Duration::from_secs(10),
+                    ..ConnOptions::default()
+                };
+                let conn = Conn::open(&target, Serializer::MsgPack, "realm1", opts)
+                    .await
+                    .unwrap_or_else(|e| panic!("{url}: {e}"));
+                assert_eq!(conn.session().map(SessionId::get), Some(4242), "{url}");
+                drop(conn);
+                tokio::time::timeout(Duration::from_secs(10), peer)
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
+        });
+    }
+}

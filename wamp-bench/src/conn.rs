@@ -263,6 +263,9 @@ impl Conn {
         timeout(within, async {
             loop {
                 self.recv(&mut batch).await?;
+                if self.has_queued() {
+                    self.flush().await?; // PONGs
+                }
                 // Setup replies come one at a time: take the first, keep nothing else.
                 if let Some(first) = batch.drain(..).next() {
                     return match first {
@@ -488,6 +491,9 @@ impl Conn {
                         Err(BenchError::Closed) => return Ok::<(), BenchError>(()),
                         r => r?,
                     }
+                    if self.has_queued() {
+                        self.flush().await?; // PONGs
+                    }
                     for m in batch.drain(..) {
                         if matches!(m, Received::Msg(m) if matches!(*m, Message::Goodbye(_))) {
                             return Ok(());
@@ -510,7 +516,7 @@ impl Conn {
             let mut batch = Vec::new();
             let _ = timeout(within, async {
                 loop {
-                    if self.recv(&mut batch).await.is_err() {
+                    if self.recv(&mut batch).await.is_err() || self.flush().await.is_err() {
                         return;
                     }
                     batch.clear();
