@@ -221,6 +221,8 @@ mod pings {
         let _ = s.read_to_end(&mut rest).await;
     }
 
+    // The handshake callback's error type is tungstenite's HTTP response.
+    #[allow(clippy::result_large_err)]
     async fn websocket_peer(l: TcpListener) {
         let (s, _) = l.accept().await.unwrap();
         let callback = |req: &Request, mut resp: Response| {
