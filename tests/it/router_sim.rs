@@ -150,7 +150,10 @@ fn welcome_announces_roles_and_anonymous_identity() {
             "subscriber_blackwhite_listing",
             "publisher_exclusion",
             "event_retention",
-            "subscription_revocation"
+            "subscription_revocation",
+            "session_meta_api",
+            "subscription_meta_api",
+            "event_history"
         ]
     );
     assert_eq!(
@@ -163,10 +166,12 @@ fn welcome_announces_roles_and_anonymous_identity() {
             "call_canceling",
             "progressive_call_results",
             "progressive_call_invocations",
-            "registration_revocation"
+            "registration_revocation",
+            "session_meta_api",
+            "registration_meta_api",
+            "testament_meta_api"
         ]
     );
-    assert!(!feats("broker").iter().any(|f| f.contains("meta")));
 }
 
 #[test]
@@ -212,7 +217,7 @@ fn no_matching_auth_method() {
                 .with("authmethods", Value::List(vec!["ticket".into()])),
         },
     );
-    assert_eq!(error_uri(&sim.recv(c)), uris::NO_MATCHING_AUTH_METHOD);
+    assert_eq!(error_uri(&sim.recv(c)), uris::NO_AUTH_METHOD);
     sim.send(
         c,
         Hello {

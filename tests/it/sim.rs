@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use wamp_proto::id::{RequestId, SessionId};
 use wamp_proto::message::{Goodbye, Hello};
 use wamp_proto::{Dict, Message, SeededEntropy, Serializer, Uri};
-use wamp_router_core::{ConnId, Router, RouterAction, RouterConfig};
+use wamp_router_core::{
+    ConnId, Decision, DecisionRequest, DecisionTicket, Router, RouterAction, RouterConfig,
+};
 
 /// One simulated client connection.
 pub(crate) struct Client {
@@ -34,6 +36,8 @@ pub(crate) struct Sim {
     pub(crate) trace: Vec<String>,
     closed: BTreeSet<ConnId>,
     pub(crate) broadcasts: usize,
+    /// Decision requests the router emitted and nobody answered yet, in order.
+    pub(crate) decisions: VecDeque<(DecisionTicket, DecisionRequest)>,
 }
 
 /// Every client role with every feature the router looks at.
@@ -120,6 +124,7 @@ impl Sim {
             trace: Vec::new(),
             closed: BTreeSet::new(),
             broadcasts: 0,
+            decisions: VecDeque::new(),
         }
     }
 
@@ -178,6 +183,14 @@ impl Sim {
                     self.clients[i].closed_by_router = true;
                     self.trace
                         .push(format!("{} close c{i} {reason:?}", self.t()));
+                }
+                RouterAction::NeedDecision { ticket, request } => {
+                    self.trace.push(format!(
+                        "{} decision {} {request:?}",
+                        self.t(),
+                        ticket.get()
+                    ));
+                    self.decisions.push_back((ticket, request));
                 }
                 other => panic!("unexpected action {other:?}"),
             }
@@ -317,6 +330,22 @@ impl Sim {
         self.clients[i].gone = true;
         self.clients[i].session = None;
         self.pump();
+    }
+
+    /// The oldest unanswered decision request.
+    pub(crate) fn next_decision(&mut self) -> (DecisionTicket, DecisionRequest) {
+        self.decisions
+            .pop_front()
+            .unwrap_or_else(|| panic!("no decision requested"))
+    }
+
+    /// The embedder answers decision `ticket`; returns whether the router still waited for it.
+    pub(crate) fn decide(&mut self, ticket: DecisionTicket, decision: Decision) -> bool {
+        self.trace
+            .push(format!("{} answer {} {decision:?}", self.t(), ticket.get()));
+        let pending = self.router.handle_decision(self.now, ticket, decision);
+        self.pump();
+        pending
     }
 
     /// Moves the virtual clock forward by `d`, firing every timer on the way at its deadline.

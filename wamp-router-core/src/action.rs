@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use wamp_proto::Message;
 
+use crate::decision::{DecisionRequest, DecisionTicket};
+
 /// A connection handle: a slab index plus a generation, so that a handle kept after its
 /// connection closed never reaches a newer connection that reuses the slot.
 ///
@@ -144,5 +146,16 @@ pub enum RouterAction {
         conn: ConnId,
         /// Why.
         reason: CloseReason,
+    },
+    /// Take a decision (dynamic authentication or authorization) and answer it with
+    /// [`crate::Router::handle_decision`], from anywhere, at any later time; the router goes on
+    /// meanwhile. Unanswered by [`crate::RouterConfig::decision_timeout`], it counts as a
+    /// refusal. Only emitted when the configuration names a dynamic authenticator or
+    /// authorizer.
+    NeedDecision {
+        /// Quote it in the answer.
+        ticket: DecisionTicket,
+        /// The question.
+        request: DecisionRequest,
     },
 }

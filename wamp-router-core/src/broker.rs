@@ -13,9 +13,11 @@ use wamp_proto::{Dict, MatchPolicy, Message, MessageKind, Payload, Uri, Value};
 
 use crate::action::{ConnId, Recipients, RouterAction};
 use crate::ctx::Ctx;
+use crate::decision::AuthzDecision;
+use crate::history::History;
 use crate::ids;
 use crate::index::{FastMap, HashSeed, UriIndex, maybe_shrink};
-use crate::realm::{Action, authorize};
+use crate::meta::MetaEvent;
 use crate::session::{ClientFeatures, Identity, Sessions};
 use crate::uris;
 
@@ -24,6 +26,8 @@ use crate::uris;
 struct Subscription {
     uri: Uri,
     policy: MatchPolicy,
+    /// Wall-clock creation time (ms since the Unix epoch).
+    created: u64,
     /// Ordered by session ID: the fan-out order is deterministic.
     subscribers: BTreeMap<SessionId, ConnId>,
     /// The subscribers' connections, built on first use and dropped on every change.
@@ -43,7 +47,7 @@ impl Subscription {
 
 /// Subscriber black/white lists of one publication (all conditions ANDed).
 #[derive(Debug, Default, Clone)]
-struct Filter {
+pub(crate) struct Filter {
     exclude: Vec<u64>,
     eligible: Option<Vec<u64>>,
     exclude_authid: Vec<String>,
@@ -86,6 +90,11 @@ impl Filter {
         (!trivial).then(|| Box::new(f))
     }
 
+    /// Whether the filter names session IDs (such events are not kept in a history).
+    pub(crate) fn by_session(&self) -> bool {
+        !self.exclude.is_empty() || self.eligible.is_some()
+    }
+
     fn needs_identity(&self) -> bool {
         !self.exclude_authid.is_empty()
             || !self.exclude_authrole.is_empty()
@@ -93,7 +102,7 @@ impl Filter {
             || self.eligible_authrole.is_some()
     }
 
-    fn admits(&self, session: SessionId, identity: Option<&Identity>) -> bool {
+    pub(crate) fn admits(&self, session: SessionId, identity: Option<&Identity>) -> bool {
         let sid = session.get();
         if self.exclude.binary_search(&sid).is_ok() {
             return false;
@@ -166,17 +175,54 @@ pub(crate) struct Broker {
     retain_seq: u64,
     subscribers: usize,
     scratch: Vec<SubscriptionId>,
+    pub(crate) history: History,
 }
 
-fn policy_of(options: &Dict) -> Option<MatchPolicy> {
+/// Who publishes: a session (with its identity, disclosed or not), or the router itself
+/// (meta events).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Publisher<'a> {
+    pub(crate) session: Option<SessionId>,
+    pub(crate) identity: Option<&'a Identity>,
+    /// Disclose the publisher (role permission, or `disclose_me`).
+    pub(crate) disclose: bool,
+}
+
+impl Publisher<'_> {
+    /// The router (meta events).
+    pub(crate) const ROUTER: Publisher<'static> = Publisher {
+        session: None,
+        identity: None,
+        disclose: false,
+    };
+}
+
+pub(crate) fn policy_of(options: &Dict) -> Option<MatchPolicy> {
     match options.get("match") {
         None => Some(MatchPolicy::Exact),
         Some(v) => v.as_str().and_then(MatchPolicy::parse),
     }
 }
 
+/// Whether a SUBSCRIBE would pass the broker's checks before authorization.
+pub(crate) fn subscribe_valid(options: &Dict, topic: &Uri, rules: wamp_proto::UriRules) -> bool {
+    policy_of(options).is_some_and(|p| topic.is_valid_pattern(p, rules))
+}
+
+/// Whether a PUBLISH would pass the broker's checks before authorization.
+pub(crate) fn publish_valid(topic: &Uri, rules: wamp_proto::UriRules) -> bool {
+    topic.is_valid(rules) && !topic.is_reserved()
+}
+
+/// What the subscription meta API shows of a subscription.
+pub(crate) struct SubscriptionInfo {
+    pub(crate) uri: Uri,
+    pub(crate) policy: MatchPolicy,
+    pub(crate) created: u64,
+}
+
 impl Broker {
-    pub(crate) fn new(seed: HashSeed) -> Self {
+    pub(crate) fn new(seed: HashSeed, history: &[crate::config::HistoryConfig]) -> Self {
         Broker {
             index: UriIndex::new(seed),
             subs: seed.map(),
@@ -185,7 +231,63 @@ impl Broker {
             retain_seq: 0,
             subscribers: 0,
             scratch: Vec::new(),
+            history: History::new(history, seed),
         }
+    }
+
+    /// The subscription `id`.
+    pub(crate) fn info(&self, id: SubscriptionId) -> Option<SubscriptionInfo> {
+        self.subs.get(&id).map(|s| SubscriptionInfo {
+            uri: s.uri.clone(),
+            policy: s.policy,
+            created: s.created,
+        })
+    }
+
+    /// The subscribers of `id`, in session-ID order.
+    pub(crate) fn subscribers_of(&self, id: SubscriptionId) -> Option<Vec<SessionId>> {
+        self.subs
+            .get(&id)
+            .map(|s| s.subscribers.keys().copied().collect())
+    }
+
+    /// Every subscription ID by match policy (exact, prefix, wildcard), each sorted.
+    pub(crate) fn list(&self) -> [Vec<SubscriptionId>; 3] {
+        let mut out: [Vec<SubscriptionId>; 3] = Default::default();
+        for (id, s) in &self.subs {
+            let i = match s.policy {
+                MatchPolicy::Exact => 0,
+                MatchPolicy::Prefix => 1,
+                MatchPolicy::Wildcard => 2,
+            };
+            out[i].push(*id);
+        }
+        for v in &mut out {
+            v.sort_unstable();
+        }
+        out
+    }
+
+    /// The subscription for exactly this pattern and policy.
+    pub(crate) fn lookup(&self, policy: MatchPolicy, uri: &str) -> Option<SubscriptionId> {
+        self.index.get(policy, uri)
+    }
+
+    /// Every subscription matching the concrete topic `uri`.
+    pub(crate) fn matching(&self, uri: &str) -> Vec<SubscriptionId> {
+        let mut v = Vec::new();
+        self.index.matches(uri, &mut v);
+        v
+    }
+
+    /// Whether any subscription matches the concrete topic `uri`.
+    pub(crate) fn has_match(&mut self, uri: &str) -> bool {
+        let mut m = std::mem::take(&mut self.scratch);
+        m.clear();
+        self.index.matches(uri, &mut m);
+        let any = !m.is_empty();
+        self.scratch = m;
+        any
     }
 
     pub(crate) fn stats(&self) -> BrokerStats {
@@ -203,6 +305,7 @@ impl Broker {
         sessions: &mut Sessions,
         sid: SessionId,
         msg: Subscribe,
+        grant: Option<AuthzDecision>,
     ) {
         let Some(session) = sessions.get_mut(&sid) else {
             return;
@@ -223,7 +326,7 @@ impl Broker {
             ctx.error(conn, kind, msg.request, uris::INVALID_URI, None);
             return;
         }
-        if !authorize(&session.identity, Action::Subscribe, &msg.topic) {
+        if !grant.is_some_and(|g| g.allow) {
             ctx.error(conn, kind, msg.request, uris::NOT_AUTHORIZED, None);
             return;
         }
@@ -250,11 +353,19 @@ impl Broker {
                     Subscription {
                         uri: msg.topic.clone(),
                         policy,
+                        created: ctx.unix_millis,
                         subscribers: BTreeMap::new(),
                         snapshot: None,
                     },
                 );
                 self.index.insert(policy, msg.topic.clone(), id);
+                ctx.meta.push(MetaEvent::SubscriptionCreated {
+                    session: sid,
+                    id,
+                    uri: msg.topic.clone(),
+                    policy,
+                    created: ctx.unix_millis,
+                });
                 id
             }
         };
@@ -265,6 +376,7 @@ impl Broker {
                 self.subscribers += 1;
             }
             session.subscriptions.push(id);
+            ctx.meta.push(MetaEvent::Subscribed { session: sid, id });
         }
         ctx.send(
             conn,
@@ -348,7 +460,7 @@ impl Broker {
             return;
         };
         let conn = session.conn;
-        if !self.remove_subscriber(msg.subscription, sid) {
+        if !self.remove_subscriber(ctx.meta, msg.subscription, sid) {
             ctx.error(
                 conn,
                 MessageKind::Unsubscribe,
@@ -376,7 +488,12 @@ impl Broker {
 
     /// Removes `sid` from subscription `id`, deleting the subscription when it empties.
     /// Returns whether `sid` was subscribed.
-    fn remove_subscriber(&mut self, id: SubscriptionId, sid: SessionId) -> bool {
+    fn remove_subscriber(
+        &mut self,
+        meta: &mut Vec<MetaEvent>,
+        id: SubscriptionId,
+        sid: SessionId,
+    ) -> bool {
         let Some(sub) = self.subs.get_mut(&id) else {
             return false;
         };
@@ -385,29 +502,37 @@ impl Broker {
         }
         self.subscribers -= 1;
         sub.snapshot = None;
+        meta.push(MetaEvent::Unsubscribed { session: sid, id });
         if sub.subscribers.is_empty() {
             let (policy, uri) = (sub.policy, sub.uri.clone());
             self.index.remove(policy, uri.as_str());
             self.subs.remove(&id);
             maybe_shrink(&mut self.subs);
+            meta.push(MetaEvent::SubscriptionDeleted { session: sid, id });
         }
         true
     }
 
     /// A leaving session's subscriptions.
-    pub(crate) fn remove_session(&mut self, sid: SessionId, subscriptions: &[SubscriptionId]) {
+    pub(crate) fn remove_session(
+        &mut self,
+        meta: &mut Vec<MetaEvent>,
+        sid: SessionId,
+        subscriptions: &[SubscriptionId],
+    ) {
         for id in subscriptions {
-            self.remove_subscriber(*id, sid);
+            self.remove_subscriber(meta, *id, sid);
         }
     }
 
-    /// PUBLISH.
+    /// PUBLISH, authorized by `grant` (`None`: not authorized).
     pub(crate) fn publish(
         &mut self,
         ctx: &mut Ctx<'_>,
         sessions: &Sessions,
         sid: SessionId,
         msg: Publish,
+        grant: Option<AuthzDecision>,
     ) {
         let Some(session) = sessions.get(&sid) else {
             return;
@@ -415,34 +540,78 @@ impl Broker {
         let conn = session.conn;
         let ack = msg.options.get_bool("acknowledge") == Some(true);
         let kind = MessageKind::Publish;
-        if !msg.topic.is_valid(ctx.config.uri_rules) || msg.topic.is_reserved() {
+        if !publish_valid(&msg.topic, ctx.config.uri_rules) {
             if ack {
                 ctx.error(conn, kind, msg.request, uris::INVALID_URI, None);
             }
             return;
         }
-        if !authorize(&session.identity, Action::Publish, &msg.topic) {
+        let Some(grant) = grant.filter(|g| g.allow) else {
             if ack {
                 ctx.error(conn, kind, msg.request, uris::NOT_AUTHORIZED, None);
             }
             return;
+        };
+        let from = Publisher {
+            session: Some(sid),
+            identity: Some(&session.identity),
+            disclose: grant.disclose
+                || ctx.config.disclose_publisher
+                || msg.options.get_bool("disclose_me") == Some(true),
+        };
+        let publication =
+            self.publish_from(ctx, sessions, from, &msg.topic, &msg.options, msg.payload);
+        if ack {
+            ctx.send(
+                conn,
+                Published {
+                    request: msg.request,
+                    publication,
+                },
+            );
         }
+    }
+
+    /// Publishes `payload` to `topic` with PUBLISH `options` (exclusion, black/white lists,
+    /// retention) on behalf of `from`; returns the publication ID. No validation, no
+    /// authorization: the caller did both.
+    pub(crate) fn publish_from(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        sessions: &Sessions,
+        from: Publisher<'_>,
+        topic: &Uri,
+        options: &Dict,
+        payload: Payload,
+    ) -> PublicationId {
         let publication =
             PublicationId::new(random_id(&mut *ctx.entropy)).unwrap_or(ids::PUBLICATION_ONE);
-        let exclude_me = msg.options.get_bool("exclude_me") != Some(false);
-        let filter = Filter::from_options(&msg.options);
+        // Without a publishing session there is nobody to exclude.
+        let sid = from.session.unwrap_or(ids::SESSION_ONE);
+        let exclude_me = from.session.is_some() && options.get_bool("exclude_me") != Some(false);
+        let filter = Filter::from_options(options);
         let mut details = Dict::new();
-        if msg.options.get_bool("disclose_me") == Some(true) || ctx.config.disclose_publisher {
-            details.insert("publisher", sid);
-            details.insert("publisher_authid", &*session.identity.authid);
-            details.insert("publisher_authrole", &*session.identity.authrole);
+        if let (true, Some(s), Some(identity)) = (from.disclose, from.session, from.identity) {
+            details.insert("publisher", s);
+            details.insert("publisher_authid", &*identity.authid);
+            details.insert("publisher_authrole", &*identity.authrole);
         }
-        let retain = msg.options.get_bool("retain") == Some(true);
-        let mut payload = Some(msg.payload);
+        let retain = options.get_bool("retain") == Some(true);
+        if !self.history.is_empty() {
+            self.history.record(
+                ctx.unix_millis,
+                publication,
+                topic,
+                &details,
+                &payload,
+                filter.as_deref(),
+            );
+        }
+        let mut payload = Some(payload);
 
         let mut matches = std::mem::take(&mut self.scratch);
         matches.clear();
-        self.index.matches(msg.topic.as_str(), &mut matches);
+        self.index.matches(topic.as_str(), &mut matches);
         let last = matches.len();
         for (i, id) in matches.iter().enumerate() {
             let Some(sub) = self.subs.get_mut(id) else {
@@ -475,7 +644,7 @@ impl Broker {
             }
             let mut d = details.clone();
             if sub.policy != MatchPolicy::Exact {
-                d.insert("topic", msg.topic.as_str());
+                d.insert("topic", topic.as_str());
             }
             // The last delivery takes the payload, the others clone it.
             let p = if i + 1 == last && !retain {
@@ -503,7 +672,7 @@ impl Broker {
         if retain {
             self.retain(
                 ctx.config.max_retained_events,
-                msg.topic,
+                topic.clone(),
                 Retained {
                     seq: 0,
                     publication,
@@ -515,15 +684,7 @@ impl Broker {
                 },
             );
         }
-        if ack {
-            ctx.send(
-                conn,
-                Published {
-                    request: msg.request,
-                    publication,
-                },
-            );
-        }
+        publication
     }
 
     fn retain(&mut self, max: usize, topic: Uri, mut r: Retained) {
@@ -562,7 +723,7 @@ impl Broker {
             None => sub.subscribers.keys().copied().collect(),
         };
         for sid in &victims {
-            self.remove_subscriber(id, *sid);
+            self.remove_subscriber(ctx.meta, id, *sid);
             let Some(session) = sessions.get_mut(sid) else {
                 continue;
             };
@@ -605,6 +766,7 @@ mod tests {
                     options: opts,
                     topic: Uri::from_wire(topic),
                 },
+                Some(AuthzDecision::allow()),
             )
         });
     }
@@ -621,6 +783,7 @@ mod tests {
                     topic: Uri::from_wire(topic),
                     payload: Payload::args(vec![Value::from(1u8)]),
                 },
+                Some(AuthzDecision::allow()),
             )
         });
     }
@@ -653,7 +816,7 @@ mod tests {
                 )
             })
             .collect();
-        (Broker::new(Fixture::seed()), f, ids)
+        (Broker::new(Fixture::seed(), &[]), f, ids)
     }
 
     #[test]
@@ -996,7 +1159,7 @@ mod tests {
             "r",
         );
         let c = f.session(2, SUB, "c", "r");
-        let mut b = Broker::new(Fixture::seed());
+        let mut b = Broker::new(Fixture::seed(), &[]);
         subscribe(&mut b, &mut f, a, 1, "t", Dict::new());
         subscribe(&mut b, &mut f, c, 1, "t", Dict::new());
         subscribe(&mut b, &mut f, c, 2, "u", Dict::new());
@@ -1021,7 +1184,7 @@ mod tests {
         }
         let subs = f.sessions.get(&c).unwrap().subscriptions.clone();
         assert_eq!(subs.len(), 1);
-        b.remove_session(c, &subs);
+        b.remove_session(&mut f.meta, c, &subs);
         assert_eq!(b.stats(), BrokerStats::default());
     }
 }

@@ -10,6 +10,8 @@ use wamp_proto::{Dict, Entropy, Message, MessageKind, Payload, Uri, Value};
 
 use crate::action::{ConnId, RouterAction};
 use crate::config::RouterConfig;
+use crate::decision::{DecisionTicket, Decisions};
+use crate::meta::{Kill, MetaEvent};
 use crate::timer::TimerQueue;
 
 /// What a timer is for.
@@ -17,8 +19,11 @@ use crate::timer::TimerQueue;
 pub(crate) enum Timer {
     /// A call's router-enforced timeout.
     Call { realm: usize, call: u64 },
-    /// A connection that has not sent HELLO yet.
+    /// A connection that has not sent HELLO yet (or not completed authentication, or not
+    /// answered the router's GOODBYE).
     Hello(ConnId),
+    /// A decision's deadline.
+    Decision(DecisionTicket),
 }
 
 /// Router-scope ID counters (subscriptions, registrations): sequential, unique per router.
@@ -37,6 +42,14 @@ pub(crate) struct Ctx<'a> {
     pub(crate) ids: &'a mut IdAlloc,
     /// Index of the realm being worked on (for timers).
     pub(crate) realm: usize,
+    /// Wall-clock time (milliseconds since the Unix epoch) at `now`.
+    pub(crate) unix_millis: u64,
+    /// Pending decisions.
+    pub(crate) decisions: &'a mut Decisions,
+    /// Meta events to publish (filled by the broker and dealer, published by the realm).
+    pub(crate) meta: &'a mut Vec<MetaEvent>,
+    /// Sessions the meta API killed (the router closes them).
+    pub(crate) kills: &'a mut Vec<Kill>,
 }
 
 impl Ctx<'_> {

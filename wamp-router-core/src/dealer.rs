@@ -15,17 +15,19 @@ use wamp_proto::{Dict, MatchPolicy, MessageKind, Payload, Uri, Value};
 
 use crate::action::ConnId;
 use crate::ctx::{Ctx, Timer};
+use crate::decision::AuthzDecision;
 use crate::error::ProtocolViolation;
 use crate::ids::{self, REQUEST_MAX, REQUEST_MIN};
 use crate::index::{FastMap, HashSeed, UriIndex, maybe_shrink};
-use crate::realm::{Action, authorize, check_request_id};
+use crate::meta::MetaEvent;
+use crate::realm::check_request_id;
 use crate::session::{ClientFeatures, Session, Sessions};
 use crate::timer::TimerKey;
 use crate::uris;
 
 /// How a shared registration picks its callee.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum InvokePolicy {
+pub(crate) enum InvokePolicy {
     Single,
     RoundRobin,
     Random,
@@ -47,6 +49,39 @@ impl InvokePolicy {
             },
         })
     }
+
+    pub(crate) const fn as_str(self) -> &'static str {
+        match self {
+            InvokePolicy::Single => "single",
+            InvokePolicy::RoundRobin => "roundrobin",
+            InvokePolicy::Random => "random",
+            InvokePolicy::First => "first",
+            InvokePolicy::Last => "last",
+        }
+    }
+}
+
+fn register_policy(options: &Dict) -> Option<MatchPolicy> {
+    match options.get("match") {
+        None => Some(MatchPolicy::Exact),
+        Some(v) => v.as_str().and_then(MatchPolicy::parse),
+    }
+}
+
+/// Whether a REGISTER would pass the dealer's checks before authorization.
+pub(crate) fn register_valid(options: &Dict, procedure: &Uri, rules: wamp_proto::UriRules) -> bool {
+    let (Some(policy), Some(_)) = (register_policy(options), InvokePolicy::parse(options)) else {
+        return false;
+    };
+    procedure.is_valid_pattern(policy, rules) && !procedure.is_reserved()
+}
+
+/// What the registration meta API shows of a registration.
+pub(crate) struct RegistrationInfo {
+    pub(crate) uri: Uri,
+    pub(crate) policy: MatchPolicy,
+    pub(crate) invoke: InvokePolicy,
+    pub(crate) created: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +97,8 @@ struct Registration {
     uri: Uri,
     policy: MatchPolicy,
     invoke: InvokePolicy,
+    /// Wall-clock creation time (ms since the Unix epoch).
+    created: u64,
     /// In registration order.
     callees: Vec<Callee>,
     rr_next: usize,
@@ -153,6 +190,55 @@ impl Dealer {
         }
     }
 
+    /// Whether `(sid, request)` names a pending call (a progressive CALL continuation).
+    pub(crate) fn is_pending_call(&self, sid: SessionId, request: RequestId) -> bool {
+        self.by_caller.contains_key(&(sid, request))
+    }
+
+    /// The registration `id`.
+    pub(crate) fn info(&self, id: RegistrationId) -> Option<RegistrationInfo> {
+        self.regs.get(&id).map(|r| RegistrationInfo {
+            uri: r.uri.clone(),
+            policy: r.policy,
+            invoke: r.invoke,
+            created: r.created,
+        })
+    }
+
+    /// The callees of `id`, in registration order.
+    pub(crate) fn callees_of(&self, id: RegistrationId) -> Option<Vec<SessionId>> {
+        self.regs
+            .get(&id)
+            .map(|r| r.callees.iter().map(|c| c.session).collect())
+    }
+
+    /// Every registration ID by match policy (exact, prefix, wildcard), each sorted.
+    pub(crate) fn list(&self) -> [Vec<RegistrationId>; 3] {
+        let mut out: [Vec<RegistrationId>; 3] = Default::default();
+        for (id, r) in &self.regs {
+            let i = match r.policy {
+                MatchPolicy::Exact => 0,
+                MatchPolicy::Prefix => 1,
+                MatchPolicy::Wildcard => 2,
+            };
+            out[i].push(*id);
+        }
+        for v in &mut out {
+            v.sort_unstable();
+        }
+        out
+    }
+
+    /// The registration for exactly this pattern and policy.
+    pub(crate) fn lookup(&self, policy: MatchPolicy, uri: &str) -> Option<RegistrationId> {
+        self.index.get(policy, uri)
+    }
+
+    /// The registration a call to `uri` would reach.
+    pub(crate) fn best_match(&self, uri: &str) -> Option<RegistrationId> {
+        self.index.best_match(uri).map(|(id, _)| id)
+    }
+
     /// REGISTER.
     pub(crate) fn register(
         &mut self,
@@ -160,16 +246,14 @@ impl Dealer {
         sessions: &mut Sessions,
         sid: SessionId,
         msg: Register,
+        grant: Option<AuthzDecision>,
     ) {
         let Some(session) = sessions.get_mut(&sid) else {
             return;
         };
         let conn = session.conn;
         let kind = MessageKind::Register;
-        let policy = match msg.options.get("match") {
-            None => Some(MatchPolicy::Exact),
-            Some(v) => v.as_str().and_then(MatchPolicy::parse),
-        };
+        let policy = register_policy(&msg.options);
         let (Some(policy), Some(invoke)) = (policy, InvokePolicy::parse(&msg.options)) else {
             ctx.error(
                 conn,
@@ -186,7 +270,7 @@ impl Dealer {
             ctx.error(conn, kind, msg.request, uris::INVALID_URI, None);
             return;
         }
-        if !authorize(&session.identity, Action::Register, &msg.procedure) {
+        if !grant.is_some_and(|g| g.allow) {
             ctx.error(conn, kind, msg.request, uris::NOT_AUTHORIZED, None);
             return;
         }
@@ -245,16 +329,26 @@ impl Dealer {
                         uri: msg.procedure.clone(),
                         policy,
                         invoke,
+                        created: ctx.unix_millis,
                         callees: vec![callee],
                         rr_next: 0,
                     },
                 );
                 self.index.insert(policy, msg.procedure.clone(), id);
+                ctx.meta.push(MetaEvent::RegistrationCreated {
+                    session: sid,
+                    id,
+                    uri: msg.procedure.clone(),
+                    policy,
+                    invoke,
+                    created: ctx.unix_millis,
+                });
                 id
             }
         };
         self.callees += 1;
         session.registrations.push(id);
+        ctx.meta.push(MetaEvent::Registered { session: sid, id });
         ctx.send(
             conn,
             Registered {
@@ -266,7 +360,12 @@ impl Dealer {
 
     /// Removes callee `sid` from registration `id` (deleting it when empty). Returns whether
     /// `sid` was a callee of it.
-    fn remove_callee(&mut self, id: RegistrationId, sid: SessionId) -> bool {
+    fn remove_callee(
+        &mut self,
+        meta: &mut Vec<MetaEvent>,
+        id: RegistrationId,
+        sid: SessionId,
+    ) -> bool {
         let Some(reg) = self.regs.get_mut(&id) else {
             return false;
         };
@@ -275,6 +374,7 @@ impl Dealer {
         };
         reg.callees.remove(pos);
         self.callees -= 1;
+        meta.push(MetaEvent::Unregistered { session: sid, id });
         if pos < reg.rr_next {
             reg.rr_next -= 1;
         }
@@ -286,6 +386,7 @@ impl Dealer {
             self.index.remove(policy, uri.as_str());
             self.regs.remove(&id);
             maybe_shrink(&mut self.regs);
+            meta.push(MetaEvent::RegistrationDeleted { session: sid, id });
         }
         true
     }
@@ -301,7 +402,7 @@ impl Dealer {
         let Some(session) = sessions.get_mut(&sid) else {
             return;
         };
-        if !self.remove_callee(msg.registration, sid) {
+        if !self.remove_callee(ctx.meta, msg.registration, sid) {
             ctx.error(
                 session.conn,
                 MessageKind::Unregister,
@@ -334,6 +435,7 @@ impl Dealer {
         sessions: &mut Sessions,
         sid: SessionId,
         msg: Call,
+        grant: Option<AuthzDecision>,
     ) -> Result<(), ProtocolViolation> {
         let progress = msg.options.get_bool("progress") == Some(true);
         if let Some(&key) = self.by_caller.get(&(sid, msg.request)) {
@@ -368,10 +470,10 @@ impl Dealer {
             caller_error(ctx, conn, msg.request, uris::INVALID_URI, None);
             return Ok(());
         }
-        if !authorize(&session.identity, Action::Call, &msg.procedure) {
+        let Some(grant) = grant.filter(|g| g.allow) else {
             caller_error(ctx, conn, msg.request, uris::NOT_AUTHORIZED, None);
             return Ok(());
-        }
+        };
         if session.pending_calls >= ctx.config.max_pending_calls_per_session {
             caller_error(
                 ctx,
@@ -449,7 +551,8 @@ impl Dealer {
                 timeout = Some(Duration::from_millis(timeout_ms));
             }
         }
-        if msg.options.get_bool("disclose_me") == Some(true)
+        if grant.disclose
+            || msg.options.get_bool("disclose_me") == Some(true)
             || callee.disclose_caller
             || ctx.config.disclose_caller
         {
@@ -785,7 +888,7 @@ impl Dealer {
         session: &Session,
     ) {
         for id in &session.registrations {
-            self.remove_callee(*id, sid);
+            self.remove_callee(ctx.meta, *id, sid);
         }
         let as_caller: Vec<u64> = self
             .by_caller
@@ -848,7 +951,7 @@ impl Dealer {
             None => reg.callees.iter().map(|c| c.session).collect(),
         };
         for sid in &victims {
-            self.remove_callee(id, *sid);
+            self.remove_callee(ctx.meta, id, *sid);
             let Some(session) = sessions.get_mut(sid) else {
                 continue;
             };
@@ -916,6 +1019,7 @@ mod tests {
                         options: opts,
                         procedure: Uri::from_wire(uri),
                     },
+                    Some(AuthzDecision::allow()),
                 )
             });
             self.f.drain()
@@ -945,6 +1049,7 @@ mod tests {
                         procedure: Uri::from_wire(uri),
                         payload: Payload::empty(),
                     },
+                    Some(AuthzDecision::allow()),
                 )
             })?;
             Ok(self.f.drain())

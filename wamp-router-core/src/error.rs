@@ -8,6 +8,10 @@ pub enum ProtocolViolation {
     /// The first message of a session was not HELLO.
     #[error("expected HELLO")]
     ExpectedHello,
+    /// Something other than AUTHENTICATE (or ABORT) while authenticating, or AUTHENTICATE
+    /// when no CHALLENGE is waiting for it.
+    #[error("expected AUTHENTICATE")]
+    ExpectedAuthenticate,
     /// HELLO without a valid `roles` dict, or with a non-bool known feature.
     #[error("malformed HELLO")]
     MalformedHello,

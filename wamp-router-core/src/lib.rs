@@ -111,13 +111,18 @@
 //!   with too many pending invocations `wamp.error.no_available_callee`.
 
 mod action;
+pub mod auth;
+pub mod authz;
 mod broker;
 mod config;
 mod ctx;
 mod dealer;
+pub mod decision;
 mod error;
+mod history;
 mod ids;
 mod index;
+mod meta;
 mod realm;
 mod router;
 mod session;
@@ -127,9 +132,18 @@ pub mod timer;
 pub mod uris;
 
 pub use action::{CloseReason, ConnId, Recipients, RouterAction};
+pub use auth::{
+    AuthConfig, AuthMethod, AuthProvider, ConfigError, CraCredential, MethodConfig, Principal,
+    ScramSecret,
+};
+pub use authz::{Allow, Disclose, Permission, RoleConfig};
 pub use broker::BrokerStats;
-pub use config::RouterConfig;
+pub use config::{HistoryConfig, RealmConfig, RouterConfig};
 pub use dealer::DealerStats;
+pub use decision::{
+    Action, AuthDecision, AuthRequest, AuthzDecision, AuthzRequest, Decision, DecisionRequest,
+    DecisionTicket,
+};
 pub use error::ProtocolViolation;
-pub use router::{ConnectionLimit, Router, RouterStats};
+pub use router::{ConnectionLimit, Router, RouterStats, TransportInfo};
 pub use session::{ClientFeatures, Identity};

@@ -1,24 +1,27 @@
-//! [`Router`]: connections, session state, realms; dispatches to the realms' brokers and
-//! dealers.
+//! [`Router`]: connections, session state, authentication, realms; dispatches to the realms'
+//! brokers and dealers.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Instant;
 
+use wamp_proto::auth::cryptosign::ChannelBinding;
 use wamp_proto::id::{RegistrationId, SessionId, SubscriptionId, random_id};
 use wamp_proto::message::{Abort, Goodbye, Hello, Welcome};
 use wamp_proto::{DecodeError, Dict, Entropy, Message, Payload, Uri, Value};
 
 use crate::action::{CloseReason, ConnId, RouterAction};
+use crate::auth::{self, Env, PendingAuth, Step, Welcomed};
 use crate::broker::BrokerStats;
-use crate::config::RouterConfig;
+use crate::config::{RealmConfig, RouterConfig};
 use crate::ctx::{Ctx, IdAlloc, Timer};
 use crate::dealer::DealerStats;
+use crate::decision::{AuthDecision, Decision, DecisionRequest, DecisionTicket, Decisions, Waiter};
 use crate::error::ProtocolViolation;
 use crate::ids::SESSION_ONE;
 use crate::index::{FastMap, HashSeed, maybe_shrink};
-use crate::realm::Realm;
-use crate::session::{ClientFeatures, Identity, Session};
+use crate::meta::{Kill, MetaEvent};
+use crate::realm::{Fault, Realm};
+use crate::session::{ClientFeatures, Session};
 use crate::timer::{TimerKey, TimerQueue};
 use crate::uris;
 
@@ -30,6 +33,9 @@ const BROKER_FEATURES: &[&str] = &[
     "publisher_exclusion",
     "event_retention",
     "subscription_revocation",
+    "session_meta_api",
+    "subscription_meta_api",
+    "event_history",
 ];
 
 /// The features the dealer announces (only what works).
@@ -42,6 +48,9 @@ const DEALER_FEATURES: &[&str] = &[
     "progressive_call_results",
     "progressive_call_invocations",
     "registration_revocation",
+    "session_meta_api",
+    "registration_meta_api",
+    "testament_meta_api",
 ];
 
 /// `open_connection` refused: [`RouterConfig::max_connections`] connections are open.
@@ -49,12 +58,31 @@ const DEALER_FEATURES: &[&str] = &[
 #[error("connection limit reached")]
 pub struct ConnectionLimit;
 
+/// What the transport tells the router about a connection
+/// ([`Router::set_transport_info`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TransportInfo {
+    /// TLS channel binding data, if the transport is TLS and the adapter can read it
+    /// (`tls-unique`: the first Finished message; `tls-exporter`: 32 bytes of keying material).
+    /// Cryptosign binds only to 32-byte data. Default: none (a client asking for channel
+    /// binding then fails authentication, as with Crossbar).
+    pub channel_binding: Option<(ChannelBinding, Vec<u8>)>,
+    /// Implementation-defined details (peer address, protocol, serializer, ...), shown as
+    /// `transport` by the session meta API and in dynamic authentication requests. Default:
+    /// empty.
+    pub details: Dict,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ConnState {
     /// No session: HELLO expected.
     Idle,
+    /// HELLO received, authentication under way (see `Conn::auth`).
+    Authenticating,
     /// A session is established.
     Established { realm: usize, session: SessionId },
+    /// The router sent GOODBYE (meta API kill): waiting for the reply, ignoring the rest.
+    GoodbyeSent,
     /// The router asked the embedder to close it; input is ignored.
     Closed,
 }
@@ -63,12 +91,22 @@ enum ConnState {
 struct Conn {
     state: ConnState,
     hello_timer: Option<TimerKey>,
+    auth: Option<Box<PendingAuth>>,
+    transport: Option<Box<TransportInfo>>,
 }
 
 #[derive(Debug)]
 struct Slot {
     generation: u32,
     conn: Option<Conn>,
+}
+
+fn slot_conn(slots: &[Slot], id: ConnId) -> Option<&Conn> {
+    let slot = slots.get(id.index() as usize)?;
+    if slot.generation != id.generation() {
+        return None;
+    }
+    slot.conn.as_ref()
 }
 
 /// Counts of the router's state, for monitoring and for tests that check nothing leaks.
@@ -97,6 +135,14 @@ pub struct RouterStats {
     pub timers: usize,
     /// Actions not yet polled.
     pub queued_actions: usize,
+    /// Connections authenticating (between HELLO and WELCOME or ABORT).
+    pub authenticating: usize,
+    /// Decisions waiting for the embedder.
+    pub pending_decisions: usize,
+    /// Cached dynamic authorization answers over all realms.
+    pub cached_authorizations: usize,
+    /// Events kept in event histories over all realms.
+    pub history_events: usize,
 }
 
 /// The WAMP router state machine. See the crate documentation for the drive loop.
@@ -104,11 +150,15 @@ pub struct RouterStats {
 /// Methods, by kind:
 /// - inputs: [`Router::open_connection`], [`Router::handle_message`],
 ///   [`Router::handle_decode_error`], [`Router::close_connection`],
-///   [`Router::handle_timeout`];
-/// - commands: [`Router::add_realm`], [`Router::revoke_subscription`],
-///   [`Router::revoke_registration`];
+///   [`Router::handle_timeout`], [`Router::handle_decision`];
+/// - wall clock and transport facts: [`Router::set_wall_clock`],
+///   [`Router::set_transport_info`];
+/// - commands: [`Router::add_realm`], [`Router::add_realm_config`],
+///   [`Router::revoke_subscription`], [`Router::revoke_registration`],
+///   [`Router::invalidate_authorizations`];
 /// - outputs: [`Router::poll_action`], [`Router::poll_timeout`];
-/// - getters: [`Router::stats`], [`Router::session_of`], [`Router::config`].
+/// - getters: [`Router::stats`], [`Router::session_of`], [`Router::config`],
+///   [`Router::realms`].
 pub struct Router {
     config: RouterConfig,
     entropy: Box<dyn Entropy>,
@@ -120,12 +170,17 @@ pub struct Router {
     realm_names: BTreeMap<Uri, usize>,
     /// Every joined session, with its realm (session IDs are unique router-wide).
     sessions: FastMap<SessionId, usize>,
+    /// Session IDs promised to connections that are authenticating.
+    reserved: BTreeSet<SessionId>,
     out: VecDeque<RouterAction>,
     timers: TimerQueue<Timer>,
     ids: IdAlloc,
+    decisions: Decisions,
+    meta: Vec<MetaEvent>,
+    kills: Vec<Kill>,
+    /// `(instant, unix milliseconds at that instant)`.
+    wall_clock: (Option<Instant>, u64),
     welcome_roles: Dict,
-    anonymous: Arc<str>,
-    static_provider: Arc<str>,
 }
 
 impl std::fmt::Debug for Router {
@@ -146,7 +201,9 @@ fn features(names: &[&str]) -> Value {
 
 impl Router {
     /// A router with `config`, drawing all its randomness (session and publication IDs,
-    /// `random` invocation, hash seeds) from `entropy`.
+    /// `random` invocation, hash seeds, challenges and nonces) from `entropy`. Invalid
+    /// configuration entries are skipped: check the configuration with
+    /// [`RouterConfig::validate`] first.
     pub fn new(config: RouterConfig, mut entropy: Box<dyn Entropy>) -> Self {
         let seed = HashSeed(entropy.next_u64());
         let welcome_roles = Dict::new()
@@ -161,17 +218,22 @@ impl Router {
             realms: Vec::new(),
             realm_names: BTreeMap::new(),
             sessions: seed.map(),
+            reserved: BTreeSet::new(),
             out: VecDeque::new(),
             timers: TimerQueue::new(),
             ids: IdAlloc::default(),
+            decisions: Decisions::default(),
+            meta: Vec::new(),
+            kills: Vec::new(),
+            wall_clock: (None, 0),
             welcome_roles,
-            anonymous: Arc::from("anonymous"),
-            static_provider: Arc::from("static"),
             config,
         };
-        let names = r.config.realms.clone();
-        for name in names {
-            r.add_realm(name);
+        let realms = r.config.realms.clone();
+        for realm in realms {
+            if realm.name.is_valid(r.config.uri_rules) {
+                r.add_realm_config(realm);
+            }
         }
         r
     }
@@ -181,15 +243,24 @@ impl Router {
         &self.config
     }
 
-    /// Adds a realm; returns `false` if it exists already or [`RouterConfig::max_realms`] is
-    /// reached.
+    /// Adds a realm with the defaults of [`RealmConfig::new`]; returns `false` if it exists
+    /// already or [`RouterConfig::max_realms`] is reached.
     pub fn add_realm(&mut self, name: impl Into<Uri>) -> bool {
-        let name = name.into();
-        if self.realm_names.contains_key(&name) || self.realms.len() >= self.config.max_realms {
+        self.add_realm_config(RealmConfig::new(name))
+    }
+
+    /// Adds a realm; returns `false` if one with its name exists already or
+    /// [`RouterConfig::max_realms`] is reached.
+    pub fn add_realm_config(&mut self, config: RealmConfig) -> bool {
+        if self.realm_names.contains_key(&config.name)
+            || self.realms.len() >= self.config.max_realms
+        {
             return false;
         }
-        self.realm_names.insert(name.clone(), self.realms.len());
-        self.realms.push(Realm::new(name, self.seed));
+        self.realm_names
+            .insert(config.name.clone(), self.realms.len());
+        let realm = Realm::new(&config, self.seed, &mut *self.entropy);
+        self.realms.push(realm);
         true
     }
 
@@ -206,6 +277,8 @@ impl Router {
             realms: self.realms.len(),
             timers: self.timers.len(),
             queued_actions: self.out.len(),
+            authenticating: self.reserved.len(),
+            pending_decisions: self.decisions.len(),
             ..RouterStats::default()
         };
         for r in &self.realms {
@@ -225,6 +298,8 @@ impl Router {
             s.registrations += registrations;
             s.callees += callees;
             s.pending_calls += pending_calls;
+            s.cached_authorizations += r.authz.cached();
+            s.history_events += r.broker.history.len();
         }
         s
     }
@@ -247,12 +322,55 @@ impl Router {
         self.timers.next_deadline()
     }
 
-    fn conn(&self, id: ConnId) -> Option<&Conn> {
-        let slot = self.slots.get(id.index() as usize)?;
-        if slot.generation != id.generation() {
-            return None;
+    /// Tells the router the wall-clock time: `unix_millis` (milliseconds since the Unix
+    /// epoch) at `now`. Later wall-clock values are derived from it and the `now` of each
+    /// input (WAMP-CRA challenge timestamps, `created` in the meta API, event history
+    /// timestamps). Call it once at start (and again to correct drift). Until then the wall
+    /// clock starts at the Unix epoch.
+    pub fn set_wall_clock(&mut self, now: Instant, unix_millis: u64) {
+        self.wall_clock = (Some(now), unix_millis);
+    }
+
+    fn unix_millis(&self, now: Instant) -> u64 {
+        match self.wall_clock {
+            (None, ms) => ms,
+            (Some(at), ms) => {
+                if now >= at {
+                    let d = u64::try_from((now - at).as_millis()).unwrap_or(u64::MAX);
+                    ms.saturating_add(d)
+                } else {
+                    let d = u64::try_from((at - now).as_millis()).unwrap_or(u64::MAX);
+                    ms.saturating_sub(d)
+                }
+            }
         }
-        slot.conn.as_ref()
+    }
+
+    /// Tells the router about the transport of `conn` (TLS channel binding, details for the
+    /// meta API); call it before the client's HELLO is handed over. Returns `false` for an
+    /// unknown connection.
+    pub fn set_transport_info(&mut self, conn: ConnId, info: TransportInfo) -> bool {
+        match self.conn_mut(conn) {
+            Some(c) => {
+                c.transport = Some(Box::new(info));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets cached answers of dynamic authorizers: in `realm` (all realms if `None`), for
+    /// `authrole` (all roles if `None`). Later requests ask the embedder again.
+    pub fn invalidate_authorizations(&mut self, realm: Option<&str>, authrole: Option<&str>) {
+        for r in &mut self.realms {
+            if realm.is_none_or(|n| r.name.as_str() == n) {
+                r.authz.invalidate(authrole);
+            }
+        }
+    }
+
+    fn conn(&self, id: ConnId) -> Option<&Conn> {
+        slot_conn(&self.slots, id)
     }
 
     fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
@@ -261,6 +379,12 @@ impl Router {
             return None;
         }
         slot.conn.as_mut()
+    }
+
+    fn set_state(&mut self, id: ConnId, state: ConnState) {
+        if let Some(c) = self.conn_mut(id) {
+            c.state = state;
+        }
     }
 
     /// A new transport connection. The router expects HELLO on it (within
@@ -287,6 +411,8 @@ impl Router {
         slot.conn = Some(Conn {
             state: ConnState::Idle,
             hello_timer: None,
+            auth: None,
+            transport: None,
         });
         self.open_conns += 1;
         self.arm_hello_timer(now, id);
@@ -294,6 +420,7 @@ impl Router {
     }
 
     fn arm_hello_timer(&mut self, now: Instant, id: ConnId) {
+        self.disarm_hello_timer(id);
         let Some(deadline) = self.config.hello_timeout.and_then(|t| now.checked_add(t)) else {
             return;
         };
@@ -309,6 +436,17 @@ impl Router {
         }
     }
 
+    /// Drops the authentication under way on `conn`, if any.
+    fn drop_auth(&mut self, conn: ConnId) {
+        let Some(p) = self.conn_mut(conn).and_then(|c| c.auth.take()) else {
+            return;
+        };
+        self.reserved.remove(&p.sid);
+        if let Some(t) = p.ticket {
+            self.decisions.close(&mut self.timers, t);
+        }
+    }
+
     /// The transport of `conn` is gone (closed by the peer, by an error, or after a
     /// [`RouterAction::Close`]). Its session, if any, leaves. Unknown or stale handles are
     /// ignored.
@@ -319,6 +457,7 @@ impl Router {
         if let ConnState::Established { realm, session } = state {
             self.leave(now, realm, session);
         }
+        self.drop_auth(conn);
         self.disarm_hello_timer(conn);
         if let Some(slot) = self.slots.get_mut(conn.index() as usize) {
             slot.conn = None;
@@ -326,6 +465,7 @@ impl Router {
             self.free_slots.push(conn.index());
             self.open_conns -= 1;
         }
+        self.run_kills(now);
     }
 
     /// A message the adapter could not decode arrived on `conn`: ABORT
@@ -360,6 +500,35 @@ impl Router {
                 Message::Abort(_) => {}
                 _ => self.violation(now, conn, ProtocolViolation::ExpectedHello),
             },
+            ConnState::Authenticating => match msg {
+                Message::Authenticate(a)
+                    if self
+                        .conn(conn)
+                        .and_then(|c| c.auth.as_ref())
+                        .is_some_and(|p| p.expects_authenticate()) =>
+                {
+                    let Some(mut pending) = self.conn_mut(conn).and_then(|c| c.auth.take()) else {
+                        return;
+                    };
+                    let step =
+                        self.auth_step(now, conn, &mut pending, |p, env| p.authenticate(env, a));
+                    self.apply_auth(now, conn, pending, step);
+                }
+                // The client gives up: the connection may carry a new HELLO.
+                Message::Abort(_) => {
+                    self.drop_auth(conn);
+                    self.set_state(conn, ConnState::Idle);
+                }
+                _ => self.violation(now, conn, ProtocolViolation::ExpectedAuthenticate),
+            },
+            ConnState::GoodbyeSent => match msg {
+                Message::Goodbye(_) | Message::Abort(_) => {
+                    self.set_state(conn, ConnState::Idle);
+                    self.arm_hello_timer(now, conn);
+                }
+                // After sending GOODBYE, everything but the reply is ignored.
+                _ => {}
+            },
             ConnState::Established { realm, session } => match msg {
                 Message::Goodbye(_) => {
                     self.send(
@@ -374,27 +543,45 @@ impl Router {
                 Message::Abort(_) => self.end_session(now, conn, realm, session),
                 msg => {
                     let result = self.with_realm(now, realm, |r, ctx| r.handle(ctx, session, msg));
-                    if let Some(Err(pv)) = result {
-                        self.violation(now, conn, pv);
-                    }
+                    self.fault(now, conn, result);
                 }
             },
         }
+        self.run_kills(now);
     }
 
-    /// Timers due at `now`: call timeouts, HELLO timeouts.
+    /// A session's fault: abort it.
+    fn fault(&mut self, now: Instant, conn: ConnId, result: Option<Result<(), Fault>>) {
+        match result {
+            Some(Err(Fault::Violation(pv))) => self.violation(now, conn, pv),
+            Some(Err(Fault::QueueFull)) => self.abort_and_close(
+                now,
+                conn,
+                uris::NOT_AUTHORIZED,
+                "message queue limit reached",
+                CloseReason::Capacity,
+            ),
+            _ => {}
+        }
+    }
+
+    /// Timers due at `now`: call timeouts, HELLO (and authentication) timeouts, decision
+    /// deadlines.
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some((_, timer)) = self.timers.pop_due(now) {
             match timer {
                 Timer::Hello(conn) => {
-                    let idle = self.conn(conn).is_some_and(|c| c.state == ConnState::Idle);
+                    let state = self.conn(conn).map(|c| c.state);
                     if let Some(c) = self.conn_mut(conn) {
                         c.hello_timer = None;
-                        if idle {
-                            c.state = ConnState::Closed;
-                        }
                     }
-                    if idle {
+                    let waiting = matches!(
+                        state,
+                        Some(ConnState::Idle | ConnState::Authenticating | ConnState::GoodbyeSent)
+                    );
+                    if waiting {
+                        self.drop_auth(conn);
+                        self.set_state(conn, ConnState::Closed);
                         self.out.push_back(RouterAction::Close {
                             conn,
                             reason: CloseReason::HelloTimeout,
@@ -405,6 +592,73 @@ impl Router {
                     self.with_realm(now, realm, |r, ctx| {
                         r.dealer.timeout(ctx, &mut r.sessions, call)
                     });
+                }
+                Timer::Decision(ticket) => {
+                    if let Some(w) = self.decisions.expire(ticket) {
+                        self.decided(now, w, ticket, None);
+                    }
+                }
+            }
+        }
+        self.run_kills(now);
+    }
+
+    /// The embedder's answer to the [`RouterAction::NeedDecision`] with `ticket`. Returns
+    /// `false` if that decision is no longer awaited (answered already, timed out, or its
+    /// connection or session is gone); the answer is then ignored.
+    pub fn handle_decision(
+        &mut self,
+        now: Instant,
+        ticket: DecisionTicket,
+        decision: Decision,
+    ) -> bool {
+        let Some(w) = self.decisions.close(&mut self.timers, ticket) else {
+            return false;
+        };
+        self.decided(now, w, ticket, Some(decision));
+        self.run_kills(now);
+        true
+    }
+
+    fn decided(
+        &mut self,
+        now: Instant,
+        waiter: Waiter,
+        ticket: DecisionTicket,
+        d: Option<Decision>,
+    ) {
+        match waiter {
+            Waiter::Auth(conn) => {
+                let Some(mut pending) = self.conn_mut(conn).and_then(|c| c.auth.take()) else {
+                    return;
+                };
+                if pending.ticket != Some(ticket) {
+                    if let Some(c) = self.conn_mut(conn) {
+                        c.auth = Some(pending);
+                    }
+                    return;
+                }
+                let answer = match d {
+                    Some(Decision::Authenticate(a)) => Some(a),
+                    _ => None::<AuthDecision>,
+                };
+                let step = self.auth_step(now, conn, &mut pending, |p, env| p.decided(env, answer));
+                self.apply_auth(now, conn, pending, step);
+            }
+            Waiter::Authz { realm, session } => {
+                let answer = match d {
+                    Some(Decision::Authorize(a)) => Some(a),
+                    _ => None,
+                };
+                let conn = self
+                    .realms
+                    .get(realm)
+                    .and_then(|r| r.sessions.get(&session))
+                    .map(|s| s.conn);
+                let result =
+                    self.with_realm(now, realm, |r, ctx| r.decided(ctx, session, ticket, answer));
+                if let Some(conn) = conn {
+                    self.fault(now, conn, result);
                 }
             }
         }
@@ -423,7 +677,9 @@ impl Router {
         let idx = *self.realm_names.get(realm)?;
         let reason = reason.unwrap_or(uris::UNSUBSCRIBED);
         self.with_realm(now, idx, |r, ctx| {
-            r.broker.revoke(ctx, &mut r.sessions, id, None, reason)
+            let n = r.broker.revoke(ctx, &mut r.sessions, id, None, reason);
+            r.flush_meta(ctx);
+            n
         })
         .flatten()
     }
@@ -442,7 +698,9 @@ impl Router {
         let idx = *self.realm_names.get(realm)?;
         let reason = reason.unwrap_or(uris::UNREGISTERED);
         self.with_realm(now, idx, |r, ctx| {
-            r.dealer.revoke(ctx, &mut r.sessions, id, None, reason)
+            let n = r.dealer.revoke(ctx, &mut r.sessions, id, None, reason);
+            r.flush_meta(ctx);
+            n
         })
         .flatten()
     }
@@ -492,6 +750,7 @@ impl Router {
         idx: usize,
         f: impl FnOnce(&mut Realm, &mut Ctx<'_>) -> R,
     ) -> Option<R> {
+        let unix_millis = self.unix_millis(now);
         let realm = self.realms.get_mut(idx)?;
         let mut ctx = Ctx {
             now,
@@ -501,6 +760,10 @@ impl Router {
             timers: &mut self.timers,
             ids: &mut self.ids,
             realm: idx,
+            unix_millis,
+            decisions: &mut self.decisions,
+            meta: &mut self.meta,
+            kills: &mut self.kills,
         };
         Some(f(realm, &mut ctx))
     }
@@ -541,10 +804,9 @@ impl Router {
         if let ConnState::Established { realm, session } = state {
             self.leave(now, realm, session);
         }
+        self.drop_auth(conn);
         self.disarm_hello_timer(conn);
-        if let Some(c) = self.conn_mut(conn) {
-            c.state = ConnState::Closed;
-        }
+        self.set_state(conn, ConnState::Closed);
         self.out.push_back(RouterAction::Close {
             conn,
             reason: close,
@@ -565,22 +827,63 @@ impl Router {
     /// The session on `conn` ended by GOODBYE or ABORT: the connection may carry another.
     fn end_session(&mut self, now: Instant, conn: ConnId, realm: usize, session: SessionId) {
         self.leave(now, realm, session);
-        if let Some(c) = self.conn_mut(conn) {
-            c.state = ConnState::Idle;
-        }
+        self.set_state(conn, ConnState::Idle);
         self.arm_hello_timer(now, conn);
     }
 
     fn leave(&mut self, now: Instant, realm: usize, session: SessionId) {
+        self.leave_with(now, realm, session, false);
+    }
+
+    fn leave_with(&mut self, now: Instant, realm: usize, session: SessionId, quiet: bool) {
         self.sessions.remove(&session);
         maybe_shrink(&mut self.sessions);
-        self.with_realm(now, realm, |r, ctx| r.leave(ctx, session));
+        self.with_realm(now, realm, |r, ctx| r.leave(ctx, session, quiet));
+    }
+
+    /// Ends the sessions the meta API killed: GOODBYE to each, then the session leaves; the
+    /// connection waits for the GOODBYE reply (within the HELLO timeout).
+    fn run_kills(&mut self, now: Instant) {
+        let mut i = 0;
+        while i < self.kills.len() {
+            let Some(k) = self.kills.get(i).cloned() else {
+                break;
+            };
+            i += 1;
+            let Some(&realm) = self.sessions.get(&k.session) else {
+                continue;
+            };
+            let Some(conn) = self
+                .realms
+                .get(realm)
+                .and_then(|r| r.sessions.get(&k.session))
+                .map(|s| s.conn)
+            else {
+                continue;
+            };
+            let mut details = Dict::new();
+            if let Some(m) = &k.message {
+                details.insert("message", m.as_str());
+            }
+            self.send(
+                conn,
+                Goodbye {
+                    details,
+                    reason: k.reason.clone(),
+                },
+            );
+            // Leaving can publish testaments but kill no one: the list does not grow here.
+            self.leave_with(now, realm, k.session, k.quiet);
+            self.set_state(conn, ConnState::GoodbyeSent);
+            self.arm_hello_timer(now, conn);
+        }
+        self.kills.clear();
     }
 
     fn new_session_id(&mut self) -> SessionId {
         loop {
             let id = SessionId::new(random_id(&mut *self.entropy)).unwrap_or(SESSION_ONE);
-            if !self.sessions.contains_key(&id) {
+            if !self.sessions.contains_key(&id) && !self.reserved.contains(&id) {
                 return id;
             }
         }
@@ -594,16 +897,6 @@ impl Router {
             Ok(f) => f,
             Err(pv) => return self.violation(now, conn, pv),
         };
-        if let Some(methods) = hello.details.get_list("authmethods") {
-            if !methods.is_empty() && !methods.iter().any(|m| m.as_str() == Some("anonymous")) {
-                self.abort(
-                    conn,
-                    uris::NO_MATCHING_AUTH_METHOD,
-                    "only anonymous authentication is available",
-                );
-                return;
-            }
-        }
         let realm = match self.realm_names.get(&hello.realm).copied() {
             Some(i) => i,
             None if self.config.auto_create_realms && self.add_realm(hello.realm.clone()) => {
@@ -614,7 +907,7 @@ impl Router {
                 return;
             }
         };
-        if self.sessions.len() >= self.config.max_sessions {
+        if self.sessions.len() + self.reserved.len() >= self.config.max_sessions {
             return self.abort_and_close(
                 now,
                 conn,
@@ -623,20 +916,155 @@ impl Router {
                 CloseReason::Capacity,
             );
         }
+        let Some(chosen) = self
+            .realms
+            .get(realm)
+            .and_then(|r| auth::choose(&r.auth, &hello.details))
+        else {
+            self.abort(
+                conn,
+                uris::NO_AUTH_METHOD,
+                "no acceptable authentication method",
+            );
+            return;
+        };
         let sid = self.new_session_id();
-        let identity = self.authenticate(sid);
+        self.reserved.insert(sid);
+        let unix_millis = self.unix_millis(now);
+        let Some(r) = self.realms.get(realm) else {
+            return;
+        };
+        let empty = Dict::new();
+        let transport = slot_conn(&self.slots, conn).and_then(|c| c.transport.as_deref());
+        let mut env = Env {
+            realm_name: &r.name,
+            auth: &r.auth,
+            entropy: &mut *self.entropy,
+            unix_millis,
+            binding: transport
+                .and_then(|t| t.channel_binding.as_ref())
+                .map(|(k, d)| (*k, d.as_slice())),
+            transport: transport.map_or(&empty, |t| &t.details),
+        };
+        let (pending, step) =
+            PendingAuth::start(&mut env, realm, sid, features, &hello.details, chosen);
+        self.apply_auth(now, conn, pending, step);
+    }
+
+    /// Runs one step of `pending` with the environment of its realm and connection.
+    fn auth_step(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        pending: &mut PendingAuth,
+        f: impl FnOnce(&mut PendingAuth, &mut Env<'_>) -> Step,
+    ) -> Step {
+        let unix_millis = self.unix_millis(now);
+        let Some(r) = self.realms.get(pending.realm) else {
+            return Step::Fail(uris::AUTHENTICATION_FAILED);
+        };
+        let empty = Dict::new();
+        let transport = slot_conn(&self.slots, conn).and_then(|c| c.transport.as_deref());
+        let mut env = Env {
+            realm_name: &r.name,
+            auth: &r.auth,
+            entropy: &mut *self.entropy,
+            unix_millis,
+            binding: transport
+                .and_then(|t| t.channel_binding.as_ref())
+                .map(|(k, d)| (*k, d.as_slice())),
+            transport: transport.map_or(&empty, |t| &t.details),
+        };
+        f(pending, &mut env)
+    }
+
+    /// Carries out an authentication step's outcome.
+    fn apply_auth(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        mut pending: Box<PendingAuth>,
+        step: Step,
+    ) {
+        match step {
+            Step::Challenge(c) => {
+                self.send(conn, c);
+                self.park_auth(conn, pending);
+            }
+            Step::Ask(request) => {
+                let ticket = self.decisions.open(
+                    &mut self.timers,
+                    now,
+                    self.config.decision_timeout,
+                    self.config.max_pending_decisions,
+                    Waiter::Auth(conn),
+                );
+                let Some(ticket) = ticket else {
+                    return self.apply_auth(
+                        now,
+                        conn,
+                        pending,
+                        Step::Fail(uris::AUTHENTICATION_FAILED),
+                    );
+                };
+                pending.ticket = Some(ticket);
+                self.out.push_back(RouterAction::NeedDecision {
+                    ticket,
+                    request: DecisionRequest::Authenticate(*request),
+                });
+                self.park_auth(conn, pending);
+            }
+            Step::Fail(reason) => {
+                self.reserved.remove(&pending.sid);
+                if let Some(t) = pending.ticket {
+                    self.decisions.close(&mut self.timers, t);
+                }
+                // The same details for every failure: nothing for a guesser.
+                self.abort(conn, reason, "authentication failed");
+                self.set_state(conn, ConnState::Idle);
+            }
+            Step::Welcome(w) => self.welcome(now, conn, pending, *w),
+        }
+    }
+
+    fn park_auth(&mut self, conn: ConnId, pending: Box<PendingAuth>) {
+        if let Some(c) = self.conn_mut(conn) {
+            c.auth = Some(pending);
+            c.state = ConnState::Authenticating;
+        }
+    }
+
+    fn welcome(&mut self, now: Instant, conn: ConnId, pending: Box<PendingAuth>, w: Welcomed) {
+        let (sid, realm, features) = (pending.sid, pending.realm, pending.features);
+        self.reserved.remove(&sid);
+        let Some(r) = self.realms.get(realm) else {
+            self.set_state(conn, ConnState::Idle);
+            return;
+        };
+        let realm_name = r.name.clone();
+        if !r.authz.has_role(&w.identity.authrole) {
+            self.abort(conn, uris::NO_SUCH_ROLE, "no such role");
+            self.set_state(conn, ConnState::Idle);
+            return;
+        }
         self.disarm_hello_timer(conn);
-        let mut details = Dict::with_capacity(7);
+        let identity = w.identity;
+        let mut details = Dict::with_capacity(8);
         details.insert("roles", self.welcome_roles.clone());
         details.insert("agent", self.config.agent.as_str());
-        details.insert("realm", hello.realm.as_str());
+        details.insert("realm", realm_name.as_str());
         details.insert("authid", &*identity.authid);
         details.insert("authrole", &*identity.authrole);
         details.insert("authmethod", &*identity.authmethod);
         details.insert("authprovider", &*identity.authprovider);
-        if let Some(r) = self.realms.get_mut(realm) {
-            r.join(sid, Session::new(conn, identity, features));
+        if !w.authextra.is_empty() {
+            details.insert("authextra", w.authextra.clone());
         }
+        let transport = self
+            .conn(conn)
+            .and_then(|c| c.transport.as_ref())
+            .map(|t| t.details.clone())
+            .unwrap_or_default();
         self.sessions.insert(sid, realm);
         if let Some(c) = self.conn_mut(conn) {
             c.state = ConnState::Established {
@@ -651,15 +1079,9 @@ impl Router {
                 details,
             },
         );
-    }
-
-    /// Authentication: anonymous only for now (authid = the session ID as a string).
-    fn authenticate(&self, sid: SessionId) -> Identity {
-        Identity {
-            authid: Arc::from(sid.to_string()),
-            authrole: self.anonymous.clone(),
-            authmethod: self.anonymous.clone(),
-            authprovider: self.static_provider.clone(),
-        }
+        let mut session = Session::new(conn, identity, features);
+        session.authextra = w.authextra;
+        session.transport = transport;
+        self.with_realm(now, realm, |r, ctx| r.join(ctx, sid, session));
     }
 }

@@ -1,11 +1,13 @@
 //! The router's record of one joined session, and the client's announced roles and features.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use wamp_proto::id::{IdSequence, RegistrationId, SessionId, SubscriptionId};
-use wamp_proto::{Dict, Value};
+use wamp_proto::{Dict, Message, Payload, Uri, Value};
 
 use crate::action::ConnId;
+use crate::decision::{Action, AuthzDecision, DecisionTicket};
 use crate::error::ProtocolViolation;
 
 /// Client roles and the advanced features the router looks at, as announced in HELLO.
@@ -122,7 +124,7 @@ impl ClientFeatures {
     }
 }
 
-/// Who a session is, as authentication established it (anonymous for now).
+/// Who a session is, as authentication established it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     /// `authid`.
@@ -135,11 +137,53 @@ pub struct Identity {
     pub authprovider: Arc<str>,
 }
 
+/// The authorizations a message needs — its own, and the extra one of
+/// `wamp.subscription.get_events` (subscribe on the subscription's URI) or
+/// `wamp.session.add_testament` (publish on the testament's topic) — with the answers so far.
+#[derive(Debug, Default)]
+pub(crate) struct Needs {
+    pub(crate) items: [Option<(Action, Uri)>; 2],
+    pub(crate) granted: [Option<AuthzDecision>; 2],
+}
+
+impl Needs {
+    /// The first authorization still unanswered.
+    pub(crate) fn next(&self) -> Option<(usize, Action, &Uri)> {
+        self.items
+            .iter()
+            .zip(&self.granted)
+            .enumerate()
+            .find_map(|(i, (n, g))| match (n, g) {
+                (Some((a, u)), None) => Some((i, *a, u)),
+                _ => None,
+            })
+    }
+}
+
+/// A request waiting for dynamic authorization.
+#[derive(Debug)]
+pub(crate) struct Parked {
+    pub(crate) msg: Message,
+    pub(crate) ticket: DecisionTicket,
+    pub(crate) needs: Needs,
+}
+
+/// A testament: published when the session goes.
+#[derive(Debug, Clone)]
+pub(crate) struct Testament {
+    pub(crate) topic: Uri,
+    pub(crate) options: Dict,
+    pub(crate) payload: Payload,
+    pub(crate) disclose: bool,
+}
+
 /// One joined session.
 #[derive(Debug)]
 pub(crate) struct Session {
     pub(crate) conn: ConnId,
     pub(crate) identity: Identity,
+    /// `WELCOME.Details.authextra` (for the session meta API).
+    pub(crate) authextra: Dict,
     pub(crate) features: ClientFeatures,
     /// Highest client request ID seen (the watermark of the request-ID check).
     pub(crate) last_request: u64,
@@ -149,6 +193,14 @@ pub(crate) struct Session {
     pub(crate) registrations: Vec<RegistrationId>,
     pub(crate) pending_calls: usize,
     pub(crate) pending_invocations: usize,
+    /// The request waiting for a dynamic authorization, if any.
+    pub(crate) parked: Option<Box<Parked>>,
+    /// Messages that arrived while a request was parked (bounded).
+    pub(crate) queue: VecDeque<Message>,
+    /// Testaments: `[detached, destroyed]`.
+    pub(crate) testaments: [Vec<Testament>; 2],
+    /// The transport's details (session meta API).
+    pub(crate) transport: Dict,
 }
 
 impl Session {
@@ -156,7 +208,12 @@ impl Session {
         Session {
             conn,
             identity,
+            authextra: Dict::new(),
             features,
+            parked: None,
+            queue: VecDeque::new(),
+            testaments: [Vec::new(), Vec::new()],
+            transport: Dict::new(),
             last_request: 0,
             invocations: IdSequence::new(),
             subscriptions: Vec::new(),

@@ -10,7 +10,9 @@ use wamp_proto::{Message, SeededEntropy};
 use crate::action::{ConnId, RouterAction};
 use crate::config::RouterConfig;
 use crate::ctx::{Ctx, IdAlloc, Timer};
+use crate::decision::Decisions;
 use crate::index::HashSeed;
+use crate::meta::{Kill, MetaEvent};
 use crate::session::{ClientFeatures, Identity, Session, Sessions};
 use crate::timer::TimerQueue;
 
@@ -23,6 +25,9 @@ pub(crate) struct Fixture {
     pub(crate) sessions: Sessions,
     pub(crate) now: Instant,
     pub(crate) broadcasts: usize,
+    pub(crate) decisions: Decisions,
+    pub(crate) meta: Vec<MetaEvent>,
+    pub(crate) kills: Vec<Kill>,
 }
 
 pub(crate) fn req(n: u64) -> RequestId {
@@ -41,6 +46,9 @@ impl Fixture {
             sessions: HashSeed(1).map(),
             now: Instant::now(),
             broadcasts: 0,
+            decisions: Decisions::default(),
+            meta: Vec::new(),
+            kills: Vec::new(),
         }
     }
 
@@ -58,6 +66,10 @@ impl Fixture {
             timers: &mut self.timers,
             ids: &mut self.ids,
             realm: 0,
+            unix_millis: 0,
+            decisions: &mut self.decisions,
+            meta: &mut self.meta,
+            kills: &mut self.kills,
         };
         f(&mut ctx, &mut self.sessions)
     }
@@ -94,7 +106,7 @@ impl Fixture {
                         v.push((u64::from(c.index()), (*msg).clone()));
                     }
                 }
-                RouterAction::Close { .. } => {}
+                RouterAction::Close { .. } | RouterAction::NeedDecision { .. } => {}
             }
         }
         v

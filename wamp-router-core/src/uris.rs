@@ -41,3 +41,23 @@ pub const UNSUBSCRIBED: &str = "wamp.error.unsubscribed";
 pub const NO_MATCHING_AUTH_METHOD: &str = "wamp.error.no_matching_auth_method";
 /// GOODBYE reason when the router shuts down.
 pub const SYSTEM_SHUTDOWN: &str = "wamp.close.system_shutdown";
+/// ABORT reason when none of the client's authentication methods is offered (Autobahn's and
+/// Crossbar's URI).
+pub const NO_AUTH_METHOD: &str = "wamp.error.no_auth_method";
+/// ABORT reason for any failed authentication (unknown authid, wrong secret or key, bad
+/// signature, denied, timed out).
+pub const AUTHENTICATION_FAILED: &str = "wamp.error.authentication_failed";
+/// ABORT reason when the authenticated role does not exist in the realm.
+pub const NO_SUCH_ROLE: &str = "wamp.error.no_such_role";
+/// ERROR when the dynamic authorizer did not answer (in time), or too many decisions are
+/// pending.
+pub const AUTHORIZATION_FAILED: &str = "wamp.error.authorization_failed";
+/// ERROR of the session meta API for an unknown session (and for killing one's own).
+pub const NO_SUCH_SESSION: &str = "wamp.error.no_such_session";
+/// Default GOODBYE reason of the meta API's kill procedures.
+pub const KILLED: &str = "wamp.close.killed";
+/// ERROR of `wamp.session.add_testament` / `flush_testaments` (bad scope, too many).
+pub const TESTAMENT_ERROR: &str = "wamp.error.testament_error";
+/// ERROR of `wamp.subscription.get_events` when the subscription keeps no history
+/// (Crossbar's URI).
+pub const HISTORY_UNAVAILABLE: &str = "wamp.error.history_unavailable";
