@@ -67,7 +67,7 @@ fn main() -> ExitCode {
             if !uri.is_valid(config.router.uri_rules) {
                 return config_error(&format!("--realm: `{r}` is not a valid URI"));
             }
-            realms.push(uri);
+            realms.push(wamp_router_core::RealmConfig::from(uri));
         }
         config.router.realms = realms;
     }
@@ -99,7 +99,12 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         let listeners = config.listeners.clone();
-        let realms: Vec<String> = config.router.realms.iter().map(|r| r.to_string()).collect();
+        let realms: Vec<String> = config
+            .router
+            .realms
+            .iter()
+            .map(|r| r.name.to_string())
+            .collect();
         let server = match Server::bind(config).await {
             Ok(s) => s,
             Err(e) => {
