@@ -3,6 +3,7 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bench_smoke;
 mod client_auth_vectors;
 mod client_golden;
 mod client_props;

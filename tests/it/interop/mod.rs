@@ -239,6 +239,13 @@ pub(crate) struct Crossbar {
     _dir: PathBuf,
 }
 
+impl Crossbar {
+    /// The process ID of the Crossbar node (its router worker is a child process).
+    pub(crate) fn pid(&self) -> u32 {
+        self._child.0.id()
+    }
+}
+
 /// Starts Crossbar with `realm1` (anonymous role: everything allowed, caller and publisher
 /// disclosed), a WebSocket and a RawSocket transport, and waits until it serves.
 pub(crate) fn start_crossbar(name: &str) -> Crossbar {
