@@ -1,0 +1,5 @@
+//! # wamp-tokio
+//!
+//! The tokio adapter of the WAMP cores.
+
+pub mod client;
