@@ -3,6 +3,8 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod aclient_crossbar;
+mod aclient_scenarios;
 mod client_auth_vectors;
 mod client_golden;
 mod client_props;
