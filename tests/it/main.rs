@@ -15,5 +15,8 @@ mod proptests;
 mod router_props;
 mod router_sim;
 mod router_vectors;
+mod server_harness;
+mod server_peer;
+mod server_transport;
 mod sim;
 mod vectors;

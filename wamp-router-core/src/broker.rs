@@ -432,7 +432,7 @@ impl Broker {
         let exclude_me = msg.options.get_bool("exclude_me") != Some(false);
         let filter = Filter::from_options(&msg.options);
         let mut details = Dict::new();
-        if msg.options.get_bool("disclose_me") == Some(true) {
+        if msg.options.get_bool("disclose_me") == Some(true) || ctx.config.disclose_publisher {
             details.insert("publisher", sid);
             details.insert("publisher_authid", &*session.identity.authid);
             details.insert("publisher_authrole", &*session.identity.authrole);

@@ -55,6 +55,14 @@ pub struct RouterConfig {
     pub uri_rules: UriRules,
     /// `WELCOME.Details.agent`. Default: `"wamp-rs-router-<version>"`.
     pub agent: String,
+    /// Disclose every caller to its callee (`INVOCATION.Details.caller`, `caller_authid`,
+    /// `caller_authrole`), as if each CALL had `disclose_me`; Crossbar's role permission
+    /// `disclose: {caller: true}`. Default: `false` (only callers that ask are disclosed).
+    pub disclose_caller: bool,
+    /// Disclose every publisher to its subscribers (`EVENT.Details.publisher`, ...), as if
+    /// each PUBLISH had `disclose_me`; Crossbar's `disclose: {publisher: true}`. Default:
+    /// `false`.
+    pub disclose_publisher: bool,
 }
 
 impl Default for RouterConfig {
@@ -75,6 +83,8 @@ impl Default for RouterConfig {
             strict_request_ids: false,
             uri_rules: UriRules::Loose,
             agent: concat!("wamp-rs-router-", env!("CARGO_PKG_VERSION")).to_owned(),
+            disclose_caller: false,
+            disclose_publisher: false,
         }
     }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) mod crossbar_auth;
 mod crossbar_reference;
+mod ours_autobahn;
 
 /// The folder of the committed interop scripts and pins.
 pub(crate) fn scripts_dir() -> PathBuf {
