@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod aclient_crossbar;
+mod aclient_ours;
 mod aclient_scenarios;
 mod client_auth_vectors;
 mod client_golden;
