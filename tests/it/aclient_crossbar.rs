@@ -253,3 +253,33 @@ fn crossbar_cancel() {
         sc::cancel(&rs, &opts, cb::REALM).await;
     });
 }
+
+#[test]
+fn crossbar_queue_policies() {
+    let c = shared_crossbar_auth();
+    runtime().block_on(sc::queue_policies(
+        &ws(c),
+        &ConnectOptions::default(),
+        cb::REALM,
+    ));
+}
+
+#[test]
+fn crossbar_drop_semantics() {
+    let c = shared_crossbar_auth();
+    runtime().block_on(sc::drop_semantics(
+        &ws(c),
+        &ConnectOptions::default(),
+        cb::REALM,
+    ));
+}
+
+#[test]
+fn crossbar_usage_errors() {
+    let c = shared_crossbar_auth();
+    runtime().block_on(sc::usage_errors(
+        &ws(c),
+        &ConnectOptions::default(),
+        cb::REALM,
+    ));
+}

@@ -147,3 +147,27 @@ fn ours_cancel() {
         sc::cancel(&urls[1], &opts, "realm1").await;
     });
 }
+
+#[test]
+fn ours_queue_policies() {
+    let (_server, urls, opts, _dir) = start();
+    runtime().block_on(sc::queue_policies(&urls[1], &opts, "realm1"));
+}
+
+#[test]
+fn ours_drop_semantics() {
+    let (_server, urls, opts, _dir) = start();
+    runtime().block_on(sc::drop_semantics(&urls[0], &opts, "realm1"));
+}
+
+#[test]
+fn ours_usage_errors() {
+    let (_server, urls, opts, _dir) = start();
+    runtime().block_on(sc::usage_errors(&urls[0], &opts, "realm1"));
+}
+
+#[test]
+fn ours_progressive_call_invocations() {
+    let (_server, urls, opts, _dir) = start();
+    runtime().block_on(sc::progressive_call_invocations(&urls[0], &opts, "realm1"));
+}

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use wamp_tokio::client::{
-    CallError, CallOptions, CallUpdate, CancelMode, Client, ConnectOptions, Error, InterruptMode,
-    Interrupted, JoinOptions, Payload, PublishOptions, RegisterOptions, SubscribeOptions, Uri,
-    Value,
+    CallError, CallOptions, CallOutput, CallUpdate, CancelMode, Client, ConnectOptions, EndReason,
+    Error, InterruptMode, Interrupted, JoinOptions, Payload, PublishOptions, RegisterOptions,
+    SubscribeOptions, Uri, UsageError, Value,
 };
 
 /// Guard against a hung test: a scenario step that takes this long fails.
@@ -397,4 +397,400 @@ pub(crate) fn tls_trusting(ca_der: &[u8]) -> Arc<rustls::ClientConfig> {
         .with_root_certificates(roots)
         .with_no_client_auth(),
     )
+}
+
+/// Polls `check` (every 20 ms, at most [`STEP`]) until it returns `true`.
+pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let attempts = STEP.as_millis() / 20;
+    for _ in 0..attempts {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{what}: not reached");
+}
+
+/// The documented policies of the bounded queues: events dropped and counted, a call whose
+/// progressive results overflow fails (and is cancelled), invocations beyond the queue
+/// answered `wamp.error.unavailable`.
+pub(crate) async fn queue_policies(url: &str, opts: &ConnectOptions, realm: &str) {
+    let small = ConnectOptions {
+        event_queue: 2,
+        progress_queue: 2,
+        invocation_queue: 1,
+        ..opts.clone()
+    };
+    let slow = join(url, &small, realm).await;
+    let other = join(url, opts, realm).await;
+
+    // Events: six published, two fit, four are dropped and counted.
+    let topic = unique("com.test.flood");
+    let mut sub = step(
+        "subscribe",
+        slow.subscribe(topic.clone(), SubscribeOptions::default()),
+    )
+    .await
+    .unwrap();
+    let ack = PublishOptions {
+        acknowledge: true,
+        ..PublishOptions::default()
+    };
+    for i in 1..=6 {
+        step(
+            "publish",
+            other.publish(topic.clone(), Payload::args(vec![i.into()]), ack.clone()),
+        )
+        .await
+        .unwrap();
+    }
+    eventually("four events missed", || {
+        let n = sub.missed();
+        async move { n == 4 }
+    })
+    .await;
+    assert_eq!(ints(&step("event", sub.next()).await.unwrap().payload), [1]);
+    assert_eq!(ints(&step("event", sub.next()).await.unwrap().payload), [2]);
+    step(
+        "publish",
+        other.publish(topic.clone(), Payload::args(vec![7.into()]), ack.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ints(&step("event", sub.next()).await.unwrap().payload), [7]);
+    assert_eq!(sub.missed(), 4);
+
+    // Progressive results: the caller reads nothing; two results fit, the third fails the
+    // call, which is then cancelled (the callee sees the INTERRUPT).
+    let proc_ = unique("com.test.chatty");
+    let mut reg = step(
+        "register",
+        other.register(proc_.clone(), RegisterOptions::default()),
+    )
+    .await
+    .unwrap();
+    let mut call = step(
+        "call",
+        slow.call_with(
+            proc_.clone(),
+            Payload::empty(),
+            CallOptions {
+                receive_progress: true,
+                ..CallOptions::default()
+            },
+        ),
+    )
+    .await
+    .unwrap();
+    let inv = step("invocation", reg.next()).await.unwrap();
+    for i in 0..10 {
+        step("progress", inv.progress(Payload::args(vec![i.into()])))
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        step("interrupt", inv.interrupted()).await,
+        Interrupted::Interrupt { .. }
+    ));
+    drop(inv);
+    let mut items = Vec::new();
+    while let Some(item) = step("next", call.next()).await {
+        items.push(item);
+    }
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert!(matches!(&items[0], Ok(CallUpdate::Progress(p)) if ints(&p.payload) == [0]));
+    assert!(matches!(&items[1], Ok(CallUpdate::Progress(p)) if ints(&p.payload) == [1]));
+    assert!(matches!(&items[2], Err(Error::Overflow)), "{items:?}");
+
+    // Invocations: the callee does not read; the first waits in the queue, the next two are
+    // refused with `wamp.error.unavailable`.
+    let busy = unique("com.test.busy");
+    let mut reg = step(
+        "register busy",
+        slow.register(busy.clone(), RegisterOptions::default()),
+    )
+    .await
+    .unwrap();
+    let first = step(
+        "call 1",
+        other.call_with(
+            busy.clone(),
+            Payload::args(vec![1.into()]),
+            CallOptions::default(),
+        ),
+    )
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        let err = step(
+            "refused call",
+            other.call(busy.clone(), Payload::empty(), CallOptions::default()),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.wamp_error().map(|u| u.as_str()),
+            Some("wamp.error.unavailable"),
+            "{err:?}"
+        );
+    }
+    assert_eq!(reg.missed(), 2);
+    let inv = step("queued invocation", reg.next()).await.unwrap();
+    assert_eq!(ints(&inv.payload), [1]);
+    step("yield", inv.yield_(Payload::args(vec![11.into()])))
+        .await
+        .unwrap();
+    assert_eq!(
+        ints(&step("result", first.result()).await.unwrap().payload),
+        [11]
+    );
+
+    step("leave", slow.leave()).await.unwrap();
+    step("leave", other.leave()).await.unwrap();
+}
+
+/// What dropping handles does: a dropped registration is unregistered, a dropped client
+/// leaves, two local subscriptions share one router subscription and each still gets every
+/// event until dropped.
+pub(crate) async fn drop_semantics(url: &str, opts: &ConnectOptions, realm: &str) {
+    let callee = join(url, opts, realm).await;
+    let caller = join(url, opts, realm).await;
+    let no_such = |r: Result<CallOutput, Error>| matches!(&r, Err(e) if e.wamp_error().map(|u| u.as_str()) == Some("wamp.error.no_such_procedure"));
+
+    // A dropped handler registration unregisters.
+    let p1 = unique("com.test.dropped");
+    let reg = step(
+        "register",
+        callee.register_fn(p1.clone(), RegisterOptions::default(), |_| async {
+            Ok(Payload::empty())
+        }),
+    )
+    .await
+    .unwrap();
+    step(
+        "call",
+        caller.call(p1.clone(), Payload::empty(), CallOptions::default()),
+    )
+    .await
+    .unwrap();
+    drop(reg);
+    eventually("unregistered after drop", || {
+        let (caller, p1) = (caller.clone(), p1.clone());
+        async move {
+            no_such(
+                caller
+                    .call(p1, Payload::empty(), CallOptions::default())
+                    .await,
+            )
+        }
+    })
+    .await;
+
+    // Two local subscriptions to one topic share the router's subscription.
+    let topic = unique("com.test.shared");
+    let mut a = step(
+        "subscribe a",
+        callee.subscribe(topic.clone(), SubscribeOptions::default()),
+    )
+    .await
+    .unwrap();
+    let mut b = step(
+        "subscribe b",
+        callee.subscribe(topic.clone(), SubscribeOptions::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.id(), b.id());
+    let ack = PublishOptions {
+        acknowledge: true,
+        ..PublishOptions::default()
+    };
+    step(
+        "publish",
+        caller.publish(topic.clone(), Payload::args(vec![1.into()]), ack.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ints(&step("event a", a.next()).await.unwrap().payload), [1]);
+    assert_eq!(ints(&step("event b", b.next()).await.unwrap().payload), [1]);
+    // Unsubscribing one keeps the other.
+    step("unsubscribe a", a.unsubscribe()).await.unwrap();
+    step(
+        "publish",
+        caller.publish(topic.clone(), Payload::args(vec![2.into()]), ack.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ints(&step("event b", b.next()).await.unwrap().payload), [2]);
+
+    // A dropped client leaves: its registration goes away with the session.
+    let p2 = unique("com.test.gone");
+    let _reg = step(
+        "register",
+        callee.register(p2.clone(), RegisterOptions::default()),
+    )
+    .await
+    .unwrap();
+    let watcher = callee.clone();
+    drop(callee);
+    // `watcher` is a clone: the session stays until the last clone goes.
+    assert!(!watcher.is_closed());
+    drop(watcher);
+    eventually("left after the client was dropped", || {
+        let (caller, p2) = (caller.clone(), p2.clone());
+        async move {
+            no_such(
+                caller
+                    .call(p2, Payload::empty(), CallOptions::default())
+                    .await,
+            )
+        }
+    })
+    .await;
+    // The subscription stream of the dropped client ended with the session.
+    assert_eq!(step("stream end", b.next()).await, None);
+    assert_eq!(b.end_reason(), Some(&EndReason::SessionClosed));
+    step("leave", caller.leave()).await.unwrap();
+}
+
+/// Clear errors for local mistakes and for a closed connection.
+pub(crate) async fn usage_errors(url: &str, opts: &ConnectOptions, realm: &str) {
+    assert!(matches!(
+        Client::connect("http://example.com/", opts.clone()).await,
+        Err(Error::InvalidUrl(_))
+    ));
+    let client = step("connect", Client::connect(url, opts.clone()))
+        .await
+        .unwrap();
+    // Not joined yet.
+    let e = client
+        .call("com.test.x", Payload::empty(), CallOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Usage(UsageError::InvalidState(_))),
+        "{e:?}"
+    );
+    step(
+        "join",
+        client.join(JoinOptions::anonymous(Uri::from_wire(realm))),
+    )
+    .await
+    .unwrap();
+    // Joining twice.
+    let e = client
+        .join(JoinOptions::anonymous(Uri::from_wire(realm)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Usage(UsageError::InvalidState(_))),
+        "{e:?}"
+    );
+    // Invalid URIs.
+    for bad in ["", "com..x", "com.x y"] {
+        let e = client
+            .call(
+                Uri::from_wire(bad),
+                Payload::empty(),
+                CallOptions::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Usage(UsageError::InvalidUri)),
+            "{bad}: {e:?}"
+        );
+        let e = client
+            .publish(
+                Uri::from_wire(bad),
+                Payload::empty(),
+                PublishOptions::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Usage(UsageError::InvalidUri)),
+            "{bad}: {e:?}"
+        );
+    }
+    step("leave", client.leave()).await.unwrap();
+    let ended = step("ended", client.ended()).await;
+    assert_eq!(
+        ended.close.as_ref().map(|c| c.cause.clone()),
+        Some(wamp_tokio::client::CloseCause::Left)
+    );
+    assert!(client.is_closed());
+    let e = client
+        .call("com.test.x", Payload::empty(), CallOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Closed), "{e:?}");
+    assert!(matches!(client.leave().await, Err(Error::Closed)));
+}
+
+/// Progressive call invocations: the caller streams its input in chunks, the callee reads
+/// them with `next_chunk` and answers once at the end.
+pub(crate) async fn progressive_call_invocations(url: &str, opts: &ConnectOptions, realm: &str) {
+    let callee = join(url, opts, realm).await;
+    let caller = join(url, opts, realm).await;
+    let sum = unique("com.test.sum_stream");
+    let _reg = step(
+        "register",
+        callee.register_fn(
+            sum.clone(),
+            RegisterOptions::default(),
+            |mut inv| async move {
+                let mut total: i64 = ints(&inv.payload).iter().sum();
+                while let Some(chunk) = inv.next_chunk().await {
+                    total += ints(&chunk.payload).iter().sum::<i64>();
+                }
+                Ok(Payload::args(vec![total.into()]))
+            },
+        ),
+    )
+    .await
+    .unwrap();
+    let call = step(
+        "call",
+        caller.call_with(
+            sum.clone(),
+            Payload::args(vec![1.into()]),
+            CallOptions {
+                progress: true,
+                ..CallOptions::default()
+            },
+        ),
+    )
+    .await
+    .unwrap();
+    step(
+        "chunk",
+        call.send_progress(Payload::args(vec![2.into(), 3.into()]), true),
+    )
+    .await
+    .unwrap();
+    step(
+        "last chunk",
+        call.send_progress(Payload::args(vec![4.into()]), false),
+    )
+    .await
+    .unwrap();
+    let e = call
+        .send_progress(Payload::empty(), false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Usage(UsageError::CallInputClosed)),
+        "{e:?}"
+    );
+    assert_eq!(
+        ints(&step("result", call.result()).await.unwrap().payload),
+        [10]
+    );
+    step("leave", caller.leave()).await.unwrap();
+    step("leave", callee.leave()).await.unwrap();
 }

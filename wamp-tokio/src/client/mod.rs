@@ -109,7 +109,8 @@ pub use wamp_proto::auth::scram::ScramProfile;
 pub use wamp_proto::client::{
     AuthChallenge, Authenticator, CallOptions, CallOutput, CancelMode, ChannelBindingData,
     ClientConfig, CloseCause, CloseInfo, EventDelivery, InterruptMode, InvokePolicy, JoinOptions,
-    PublishOptions, RegisterOptions, RequestError, SessionDetails, SubscribeOptions, YieldOptions,
+    PublishOptions, RegisterOptions, RequestError, SessionDetails, SubscribeOptions, UsageError,
+    YieldOptions,
 };
 pub use wamp_proto::id::{PublicationId, RegistrationId, RequestId, SessionId, SubscriptionId};
 pub use wamp_proto::{Dict, Serializer, Uri, Value};
