@@ -113,7 +113,7 @@ pub use wamp_proto::client::{
     YieldOptions,
 };
 pub use wamp_proto::id::{PublicationId, RegistrationId, RequestId, SessionId, SubscriptionId};
-pub use wamp_proto::{Dict, Serializer, Uri, Value};
+pub use wamp_proto::{Dict, MatchPolicy, Serializer, Uri, Value};
 
 use driver::{Command, Driver, Note, SharedState};
 use handles::{CallItem, Ctx};
