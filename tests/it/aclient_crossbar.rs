@@ -283,3 +283,174 @@ fn crossbar_usage_errors() {
         cb::REALM,
     ));
 }
+
+/// `Authenticator::External`: the application answers the CHALLENGE (here a ticket), or
+/// refuses and the join is aborted.
+#[test]
+fn crossbar_external_authenticator() {
+    let c = shared_crossbar_auth();
+    runtime().block_on(async {
+        let join = || {
+            JoinOptions::anonymous(cb::REALM)
+                .authid(cb::TICKET_USER.0)
+                .with(Authenticator::External("ticket".into()))
+        };
+        let client = step(
+            "connect",
+            Client::connect(&ws(c), ConnectOptions::default()),
+        )
+        .await
+        .unwrap();
+        let mut seen = Vec::new();
+        let details = step(
+            "join",
+            client.join_with(join(), |ch| {
+                seen.push(ch.method.clone());
+                async {
+                    Some((
+                        cb::TICKET_USER.1.to_owned(),
+                        wamp_tokio::client::Dict::new(),
+                    ))
+                }
+            }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(seen, ["ticket"]);
+        assert_eq!(details.authmethod.as_deref(), Some("ticket"));
+        assert_eq!(details.authid.as_deref(), Some(cb::TICKET_USER.0));
+        step("leave", client.leave()).await.unwrap();
+
+        // Refusing aborts the join.
+        let client = step(
+            "connect",
+            Client::connect(&ws(c), ConnectOptions::default()),
+        )
+        .await
+        .unwrap();
+        let r = step("join", client.join_with(join(), |_| async { None })).await;
+        assert!(matches!(r, Err(Error::AuthenticationRefused)), "{r:?}");
+        let ended = step("ended", client.ended()).await;
+        assert_eq!(
+            ended.close.as_ref().map(|i| i.cause.clone()),
+            Some(CloseCause::JoinCancelled)
+        );
+        // `join` (without a handler) refuses an external challenge too.
+        let client = step(
+            "connect",
+            Client::connect(&ws(c), ConnectOptions::default()),
+        )
+        .await
+        .unwrap();
+        let r = step("join", client.join(join())).await;
+        assert!(matches!(r, Err(Error::AuthenticationRefused)), "{r:?}");
+    });
+}
+
+/// TLS connections expose the `tls-exporter` channel binding; plain ones do not.
+#[test]
+fn crossbar_tls_channel_binding_data() {
+    let c = shared_crossbar_auth();
+    runtime().block_on(async {
+        let tls = step(
+            "connect wss",
+            Client::connect(&format!("wss://localhost:{}/", c.wss_port), tls_options(c)),
+        )
+        .await
+        .unwrap();
+        let cb_data = tls.tls_channel_binding().unwrap();
+        assert_eq!(cb_data.data.len(), 32);
+        let other = step(
+            "connect rss",
+            Client::connect(&format!("rss://127.0.0.1:{}", c.rss_port), tls_options(c)),
+        )
+        .await
+        .unwrap();
+        assert_ne!(other.tls_channel_binding().unwrap().data, cb_data.data);
+        let plain = step(
+            "connect ws",
+            Client::connect(&ws(c), ConnectOptions::default()),
+        )
+        .await
+        .unwrap();
+        assert!(plain.tls_channel_binding().is_none());
+        // Without the CA the certificate is refused.
+        let r = Client::connect(
+            &format!("wss://localhost:{}/", c.wss_port),
+            ConnectOptions::default(),
+        )
+        .await;
+        assert!(matches!(r, Err(Error::Io(_))), "{r:?}");
+    });
+}
+
+/// Dropping the last local handle of a subscription unsubscribes (seen through Crossbar's
+/// `wamp.subscription.lookup` meta procedure).
+#[test]
+fn crossbar_subscription_drop_unsubscribes() {
+    let c = shared_crossbar_auth();
+    runtime().block_on(async {
+        let url = ws(c);
+        let client = sc::join(&url, &ConnectOptions::default(), cb::REALM).await;
+        let topic = sc::unique("com.test.lookup");
+        let lookup = |client: Client, topic: wamp_tokio::client::Uri| async move {
+            let out = client
+                .call(
+                    "wamp.subscription.lookup",
+                    wamp_tokio::client::Payload::args(vec![topic.as_str().into()]),
+                    wamp_tokio::client::CallOptions::default(),
+                )
+                .await
+                .unwrap();
+            out.payload.arguments().first().and_then(|v| v.as_u64())
+        };
+        let a = step(
+            "subscribe",
+            client.subscribe(
+                topic.clone(),
+                wamp_tokio::client::SubscribeOptions::default(),
+            ),
+        )
+        .await
+        .unwrap();
+        let b = step(
+            "subscribe again",
+            client.subscribe(
+                topic.clone(),
+                wamp_tokio::client::SubscribeOptions::default(),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            step("lookup", lookup(client.clone(), topic.clone())).await,
+            Some(a.id().get())
+        );
+        drop(a);
+        // Another local handle remains: still subscribed.
+        step(
+            "round trip",
+            client.publish(
+                topic.clone(),
+                wamp_tokio::client::Payload::empty(),
+                wamp_tokio::client::PublishOptions {
+                    acknowledge: true,
+                    ..Default::default()
+                },
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            step("lookup", lookup(client.clone(), topic.clone())).await,
+            Some(b.id().get())
+        );
+        drop(b);
+        sc::eventually("unsubscribed after the last drop", || {
+            let f = lookup(client.clone(), topic.clone());
+            async move { f.await.is_none() }
+        })
+        .await;
+        step("leave", client.leave()).await.unwrap();
+    });
+}
