@@ -247,10 +247,10 @@ fn crossbar_progressive_results() {
 fn crossbar_cancel() {
     let c = shared_crossbar_auth();
     runtime().block_on(async {
-        sc::cancel(&ws(c), &ConnectOptions::default(), cb::REALM).await;
+        sc::cancel(&ws(c), &ConnectOptions::default(), cb::REALM, false).await;
         let rs = format!("rs://127.0.0.1:{}", c.rs_port);
         let opts = ConnectOptions::default().serializer(Serializer::Cbor);
-        sc::cancel(&rs, &opts, cb::REALM).await;
+        sc::cancel(&rs, &opts, cb::REALM, false).await;
     });
 }
 

@@ -139,12 +139,12 @@ fn ours_progressive_results() {
 fn ours_cancel() {
     let (_server, urls, opts, _dir) = start();
     runtime().block_on(async {
-        sc::cancel(&urls[0], &opts, "realm1").await;
+        sc::cancel(&urls[0], &opts, "realm1", true).await;
         let opts = ConnectOptions {
             serializer: Serializer::MsgPack,
             ..opts
         };
-        sc::cancel(&urls[1], &opts, "realm1").await;
+        sc::cancel(&urls[1], &opts, "realm1", true).await;
     });
 }
 

@@ -33,7 +33,7 @@
 //! |---|---|
 //! | `ws://host[:port]/path`, `wss://...` | WebSocket over TCP, over TLS |
 //! | `rs://host:port` (or `tcp://`), `rss://host:port` (or `tcps://`) | RawSocket over TCP, over TLS |
-//! | `unix:///path/to/socket` (or `rs+unix://`) | RawSocket over a Unix socket |
+//! | `unix:///path/to/socket` (or `unix:/path`, `rs+unix://`) | RawSocket over a Unix socket |
 //! | `ws+unix:///path/to/socket` | WebSocket over a Unix socket |
 //!
 //! The serializer is [`ConnectOptions::serializer`] (JSON, MessagePack, CBOR or UBJSON); the

@@ -82,9 +82,14 @@ fn host_port(authority: &str, default_port: Option<u16>) -> Result<(String, u16)
 impl Endpoint {
     /// Parses one of the URL forms documented on [`super::connect`].
     pub(crate) fn parse(url: &str) -> Result<Endpoint, Error> {
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or(Error::InvalidUrl("missing scheme"))?;
+        // `unix:/path` (the router's `--listen` form) is accepted next to `unix:///path`.
+        let (scheme, rest) = match url.split_once("://") {
+            Some(parts) => parts,
+            None => match url.strip_prefix("unix:") {
+                Some(path) if path.starts_with('/') => ("unix", path),
+                _ => return Err(Error::InvalidUrl("missing scheme")),
+            },
+        };
         let scheme = scheme.to_ascii_lowercase();
         match scheme.as_str() {
             "ws" | "wss" => {
@@ -121,14 +126,9 @@ impl Endpoint {
                 if rest.is_empty() {
                     return Err(Error::InvalidUrl("missing socket path"));
                 }
-                let path = if rest.starts_with('/') {
-                    rest.to_owned()
-                } else {
-                    // `unix://relative/path` keeps the relative path.
-                    rest.to_owned()
-                };
+                // `unix:///abs/path` is absolute; `unix://rel/path` is relative.
                 Ok(Endpoint {
-                    address: Address::Unix(path.into()),
+                    address: Address::Unix(rest.into()),
                     tls: false,
                     websocket: (scheme == "ws+unix").then(|| "ws://localhost/".to_owned()),
                 })
@@ -490,6 +490,8 @@ mod tests {
         let e = Endpoint::parse("unix:///tmp/wamp.sock").unwrap();
         assert_eq!(e.address, Address::Unix("/tmp/wamp.sock".into()));
         assert!(e.websocket.is_none());
+        let e = Endpoint::parse("unix:/tmp/wamp.sock").unwrap();
+        assert_eq!(e.address, Address::Unix("/tmp/wamp.sock".into()));
         let e = Endpoint::parse("ws+unix:///tmp/wamp.sock").unwrap();
         assert!(e.websocket.is_some());
 
@@ -503,6 +505,7 @@ mod tests {
             "ws://user@host/",
             "ws://[::1/",
             "unix://",
+            "unix:relative",
         ] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }
