@@ -16,6 +16,7 @@ mod router_vectors;
 mod server_harness;
 mod server_peer;
 mod server_robustness;
+mod server_router_hooks;
 mod server_timeouts;
 mod server_tls_unix;
 mod server_transport;
