@@ -38,6 +38,13 @@ pub(crate) fn interop_config() -> ServerConfig {
 impl TestServer {
     /// Binds and runs `config`.
     pub(crate) fn start(config: ServerConfig) -> TestServer {
+        // `WAMP_TEST_LOG=debug cargo test ...` shows the server's logs.
+        if let Ok(filter) = std::env::var("WAMP_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
         let (tx, rx) = std_mpsc::channel();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -88,11 +95,6 @@ impl TestServer {
     /// The bound endpoints.
     pub(crate) fn endpoints(&self) -> &[Endpoint] {
         &self.endpoints
-    }
-
-    /// The server's handle.
-    pub(crate) fn handle(&self) -> &ServerHandle {
-        &self.handle
     }
 
     /// The server's counters.

@@ -138,26 +138,30 @@ impl Peer {
     }
 
     /// A RawSocket peer speaking `s` over `stream`.
-    pub(crate) async fn rawsocket(mut stream: Box<dyn Stream>, s: Serializer) -> Peer {
-        let hs = ClientHandshake::new(s, MaxLength::MAX);
-        stream
-            .write_all(&hs.request())
+    pub(crate) async fn rawsocket(stream: Box<dyn Stream>, s: Serializer) -> Peer {
+        Peer::try_rawsocket(stream, s)
             .await
-            .expect("send handshake");
+            .expect("RawSocket handshake accepted")
+    }
+
+    /// A RawSocket peer, or `None` when the handshake fails.
+    pub(crate) async fn try_rawsocket(mut stream: Box<dyn Stream>, s: Serializer) -> Option<Peer> {
+        let hs = ClientHandshake::new(s, MaxLength::MAX);
+        stream.write_all(&hs.request()).await.ok()?;
         let mut reply = [0u8; 4];
         tokio::time::timeout(WAIT, stream.read_exact(&mut reply))
             .await
-            .expect("handshake reply in time")
-            .expect("handshake reply");
-        let negotiated = hs.handle_reply(reply).expect("handshake accepted");
-        Peer {
+            .ok()?
+            .ok()?;
+        let negotiated = hs.handle_reply(reply).ok()?;
+        Some(Peer {
             inner: Inner::Raw {
                 stream,
                 buf: Vec::new(),
             },
             link: Link::rawsocket(negotiated),
             queue: Default::default(),
-        }
+        })
     }
 
     /// Connects over TCP (WebSocket when `p` is given, else RawSocket with `s`).
@@ -181,6 +185,16 @@ impl Peer {
                 ws.send(m).await.expect("send");
             }
             Inner::Raw { stream, .. } => stream.write_all(&bytes).await.expect("send"),
+        }
+    }
+
+    /// Sends one message; `false` when the transport failed (the router closed it).
+    pub(crate) async fn try_send(&mut self, msg: &Message) -> bool {
+        let mut bytes = Vec::new();
+        self.link.encode(msg, &mut bytes).expect("encode");
+        match &mut self.inner {
+            Inner::Ws(ws) => ws.send(WsMessage::binary(bytes)).await.is_ok(),
+            Inner::Raw { stream, .. } => stream.write_all(&bytes).await.is_ok(),
         }
     }
 
@@ -235,6 +249,14 @@ impl Peer {
                     while let Some(item) = self.link.receive_rawsocket(&mut input).expect("link") {
                         if let Incoming::Message(m) = item {
                             self.queue.push_back(m);
+                        }
+                    }
+                    // Answer the router's PINGs, as a live peer does.
+                    if self.link.has_pending_pongs() {
+                        let mut pongs = Vec::new();
+                        self.link.take_pongs(&mut pongs);
+                        if stream.write_all(&pongs).await.is_err() {
+                            return Err(Gone::Eof);
                         }
                     }
                 }

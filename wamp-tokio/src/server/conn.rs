@@ -827,6 +827,9 @@ async fn run_websocket<S>(
                         ));
                         continue;
                     }
+                    Some(Err(tungstenite::Error::Protocol(
+                        tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                    ))) => break End::Gone,
                     Some(Err(tungstenite::Error::Protocol(e))) => {
                         bump(&shared.metrics.framing_errors);
                         tracing::debug!(?conn, error = %e, "WebSocket protocol error");
