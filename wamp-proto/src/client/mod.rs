@@ -233,7 +233,7 @@ struct Joining {
 /// * outputs: [`poll_action`](Session::poll_action), [`poll_timeout`](Session::poll_timeout).
 pub struct Session {
     config: ClientConfig,
-    entropy: Box<dyn Entropy>,
+    entropy: Box<dyn Entropy + Send>,
     state: SessionState,
     joining: Option<Box<Joining>>,
     details: Option<Box<SessionDetails>>,
@@ -261,7 +261,7 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     /// A new session in state [`SessionState::Idle`]. `entropy` supplies the SCRAM nonces.
-    pub fn new(config: ClientConfig, entropy: Box<dyn Entropy>) -> Self {
+    pub fn new(config: ClientConfig, entropy: Box<dyn Entropy + Send>) -> Self {
         Session {
             config,
             entropy,
