@@ -380,7 +380,15 @@ fn crossbar_tls_channel_binding_data() {
             ConnectOptions::default(),
         )
         .await;
-        assert!(matches!(r, Err(Error::Io(_))), "{r:?}");
+        assert!(
+            matches!(
+                r,
+                Err(Error::Tls(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::UnknownIssuer
+                )))
+            ),
+            "{r:?}"
+        );
     });
 }
 

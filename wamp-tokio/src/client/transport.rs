@@ -208,7 +208,14 @@ async fn connect_stream(
                 .map_err(|_| Error::InvalidUrl("invalid TLS server name"))?;
             let tls = tokio_rustls::TlsConnector::from(config)
                 .connect(server_name, tcp)
-                .await?;
+                .await
+                .map_err(|e| {
+                    // A certificate or handshake failure is a TLS error, not an I/O one.
+                    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                        Some(tls) => Error::Tls(tls.clone()),
+                        None => Error::Io(e),
+                    }
+                })?;
             let mut exporter = [0u8; 32];
             let exporter = tls
                 .get_ref()
