@@ -234,9 +234,26 @@ impl Drop for Inner {
 
 /// A connection to a router and its session. Cheap to clone; the connection leaves and
 /// closes when the last clone is dropped. See the [module documentation](self).
+///
+/// A handler that needs the client (to call other procedures, say) should hold a
+/// [`WeakClient`] ([`Client::downgrade`]): a `Client` captured by a handler of its own
+/// registration keeps the connection open until [`Client::leave`].
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
+}
+
+/// A [`Client`] that does not keep the connection open; see [`Client::downgrade`].
+#[derive(Clone, Debug)]
+pub struct WeakClient {
+    inner: std::sync::Weak<Inner>,
+}
+
+impl WeakClient {
+    /// The client, unless every [`Client`] clone is gone.
+    pub fn upgrade(&self) -> Option<Client> {
+        self.inner.upgrade().map(|inner| Client { inner })
+    }
 }
 
 impl Client {
@@ -297,6 +314,13 @@ impl Client {
         let client = Client::connect(url, opts).await?;
         let details = client.join(join).await?;
         Ok((client, details))
+    }
+
+    /// A handle that does not keep the connection open.
+    pub fn downgrade(&self) -> WeakClient {
+        WeakClient {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 
     fn ctx(&self) -> &Ctx {
