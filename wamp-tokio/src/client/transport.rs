@@ -80,7 +80,7 @@ fn host_port(authority: &str, default_port: Option<u16>) -> Result<(String, u16)
 }
 
 impl Endpoint {
-    /// Parses one of the URL forms documented on [`super::connect`].
+    /// Parses one of the URL forms documented on [`super::Client::connect`].
     pub(crate) fn parse(url: &str) -> Result<Endpoint, Error> {
         // `unix:/path` (the router's `--listen` form) is accepted next to `unix:///path`.
         let (scheme, rest) = match url.split_once("://") {
