@@ -254,7 +254,7 @@ impl Transport {
             .clamp(512, wamp_proto::link::DEFAULT_MAX_MESSAGE_SIZE);
         match &endpoint.websocket {
             Some(url) => {
-                let offer = [Subprotocol::new(opts.serializer, false)];
+                let offer = [Subprotocol::new(opts.serializer, opts.websocket_batched)];
                 let mut request = url.as_str().into_client_request()?;
                 let header = HeaderValue::from_str(&client_offer(&offer))
                     .map_err(|_| Error::InvalidUrl("invalid subprotocol header"))?;
