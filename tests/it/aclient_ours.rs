@@ -123,6 +123,27 @@ fn ours_rpc_and_pubsub_over_every_transport_and_serializer() {
 }
 
 #[test]
+fn ours_rpc_and_pubsub_over_batched_websocket() {
+    let (_server, urls, opts, _dir) = start();
+    let ws: Vec<String> = urls.into_iter().filter(|u| u.starts_with("ws")).collect();
+    let opts = ConnectOptions {
+        websocket_batched: true,
+        ..opts
+    };
+    runtime().block_on(sc::every_transport(
+        &ws,
+        &[
+            Serializer::Json,
+            Serializer::MsgPack,
+            Serializer::Cbor,
+            Serializer::Ubjson,
+        ],
+        &opts,
+        "realm1",
+    ));
+}
+
+#[test]
 fn ours_progressive_results() {
     let (_server, urls, opts, _dir) = start();
     runtime().block_on(async {

@@ -680,14 +680,26 @@ pub(crate) async fn drop_semantics(url: &str, opts: &ConnectOptions, realm: &str
     .unwrap();
     assert_eq!(ints(&step("event b", b.next()).await.unwrap().payload), [2]);
 
-    // A dropped client leaves: its registration goes away with the session.
+    // A dropped client leaves: its registration goes away with the session. The handler
+    // holds a weak handle, which does not keep the connection open.
     let p2 = unique("com.test.gone");
+    let weak = callee.downgrade();
     let _reg = step(
         "register",
-        callee.register(p2.clone(), RegisterOptions::default()),
+        callee.register_fn(p2.clone(), RegisterOptions::default(), move |_| {
+            let alive = weak.upgrade().is_some();
+            async move { Ok(Payload::args(vec![alive.into()])) }
+        }),
     )
     .await
     .unwrap();
+    let out = step(
+        "call",
+        caller.call(p2.clone(), Payload::empty(), CallOptions::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.payload.arguments(), &[Value::from(true)]);
     let watcher = callee.clone();
     drop(callee);
     // `watcher` is a clone: the session stays until the last clone goes.

@@ -276,7 +276,11 @@ impl Driver {
             }
             if client_gone && !self.shared.closing.swap(true, Ordering::AcqRel) {
                 // The application dropped every `Client`: leave (or abort a join) cleanly.
-                if self.session.leave(Instant::now(), None).is_err() {
+                if self.session.leave(Instant::now(), None).is_err()
+                    && self.session.state() != wamp_proto::client::SessionState::GoodbyeSent
+                {
+                    // Nothing joined (or already over): just close. A GOODBYE already sent
+                    // still gets its reply (or the goodbye timeout).
                     self.close.get_or_insert(CloseReason::Normal);
                 }
                 self.drain();

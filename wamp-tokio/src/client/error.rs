@@ -15,7 +15,7 @@ use wamp_proto::{EncodeError, Uri};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The URL is not one of the supported forms (see [`super::connect`]).
+    /// The URL is not one of the supported forms (see [`super::Client::connect`]).
     #[error("invalid URL: {0}")]
     InvalidUrl(&'static str),
     /// Connecting, reading or writing failed.

@@ -191,6 +191,12 @@ pub(crate) struct StreamShared {
 /// dropped and counted ([`Subscription::missed`]). The stream ends when the subscription
 /// ends ([`Subscription::end_reason`]). Dropping the handle unsubscribes (once no other local
 /// handle holds the same router subscription).
+///
+/// Several local subscriptions to the same topic and match policy share one router
+/// subscription (the router answers every SUBSCRIBE with the same ID). A SUBSCRIBE that
+/// crosses the UNSUBSCRIBE of the last other local handle on the wire gets that ID too and
+/// then ends with [`EndReason::Ended`] when the router confirms the UNSUBSCRIBE: the
+/// protocol cannot tell the two apart; subscribe again if that happens.
 #[derive(Debug)]
 pub struct Subscription {
     pub(crate) id: SubscriptionId,

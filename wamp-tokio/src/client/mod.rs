@@ -37,7 +37,8 @@
 //! | `ws+unix:///path/to/socket` | WebSocket over a Unix socket |
 //!
 //! The serializer is [`ConnectOptions::serializer`] (JSON, MessagePack, CBOR or UBJSON); the
-//! WebSocket client offers exactly that subprotocol and fails unless the router echoes it.
+//! WebSocket client offers exactly that subprotocol (or its `.batched` form, with
+//! [`ConnectOptions::websocket_batched`]) and fails unless the router echoes it.
 //! TLS uses rustls with the `ring` provider and the webpki root store unless
 //! [`ConnectOptions::tls`] supplies a configuration (for example with a private root).
 //! WebSocket limits: messages and frames up to [`ConnectOptions::max_message_size`], an
@@ -123,6 +124,10 @@ use handles::{CallItem, Ctx};
 pub struct ConnectOptions {
     /// The serializer. Default [`Serializer::Json`] (what every router supports).
     pub serializer: Serializer,
+    /// WebSocket only: offer the batched subprotocol (`wamp.2.<serializer>.batched`). Each
+    /// outgoing message then travels as a batch of one; incoming batches of any length are
+    /// taken apart. Default `false`.
+    pub websocket_batched: bool,
     /// Largest incoming message in octets (the WebSocket message and frame limit; RawSocket
     /// announces the nearest power of two at most this). Between 512 B and 16 MiB; default
     /// 16 MiB.
@@ -154,6 +159,7 @@ impl Default for ConnectOptions {
     fn default() -> Self {
         ConnectOptions {
             serializer: Serializer::Json,
+            websocket_batched: false,
             max_message_size: wamp_proto::link::DEFAULT_MAX_MESSAGE_SIZE,
             connect_timeout: Some(Duration::from_secs(10)),
             tls: None,
@@ -234,9 +240,26 @@ impl Drop for Inner {
 
 /// A connection to a router and its session. Cheap to clone; the connection leaves and
 /// closes when the last clone is dropped. See the [module documentation](self).
+///
+/// A handler that needs the client (to call other procedures, say) should hold a
+/// [`WeakClient`] ([`Client::downgrade`]): a `Client` captured by a handler of its own
+/// registration keeps the connection open until [`Client::leave`].
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
+}
+
+/// A [`Client`] that does not keep the connection open; see [`Client::downgrade`].
+#[derive(Clone, Debug)]
+pub struct WeakClient {
+    inner: std::sync::Weak<Inner>,
+}
+
+impl WeakClient {
+    /// The client, unless every [`Client`] clone is gone.
+    pub fn upgrade(&self) -> Option<Client> {
+        self.inner.upgrade().map(|inner| Client { inner })
+    }
 }
 
 impl Client {
@@ -297,6 +320,13 @@ impl Client {
         let client = Client::connect(url, opts).await?;
         let details = client.join(join).await?;
         Ok((client, details))
+    }
+
+    /// A handle that does not keep the connection open.
+    pub fn downgrade(&self) -> WeakClient {
+        WeakClient {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 
     fn ctx(&self) -> &Ctx {

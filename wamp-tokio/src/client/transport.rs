@@ -80,7 +80,7 @@ fn host_port(authority: &str, default_port: Option<u16>) -> Result<(String, u16)
 }
 
 impl Endpoint {
-    /// Parses one of the URL forms documented on [`super::connect`].
+    /// Parses one of the URL forms documented on [`super::Client::connect`].
     pub(crate) fn parse(url: &str) -> Result<Endpoint, Error> {
         // `unix:/path` (the router's `--listen` form) is accepted next to `unix:///path`.
         let (scheme, rest) = match url.split_once("://") {
@@ -208,7 +208,14 @@ async fn connect_stream(
                 .map_err(|_| Error::InvalidUrl("invalid TLS server name"))?;
             let tls = tokio_rustls::TlsConnector::from(config)
                 .connect(server_name, tcp)
-                .await?;
+                .await
+                .map_err(|e| {
+                    // A certificate or handshake failure is a TLS error, not an I/O one.
+                    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                        Some(tls) => Error::Tls(tls.clone()),
+                        None => Error::Io(e),
+                    }
+                })?;
             let mut exporter = [0u8; 32];
             let exporter = tls
                 .get_ref()
@@ -247,7 +254,7 @@ impl Transport {
             .clamp(512, wamp_proto::link::DEFAULT_MAX_MESSAGE_SIZE);
         match &endpoint.websocket {
             Some(url) => {
-                let offer = [Subprotocol::new(opts.serializer, false)];
+                let offer = [Subprotocol::new(opts.serializer, opts.websocket_batched)];
                 let mut request = url.as_str().into_client_request()?;
                 let header = HeaderValue::from_str(&client_offer(&offer))
                     .map_err(|_| Error::InvalidUrl("invalid subprotocol header"))?;
