@@ -138,7 +138,7 @@ pub enum RouterAction {
     NeedDecision {
         /// Quote it in the answer.
         ticket: DecisionTicket,
-        /// The question.
-        request: DecisionRequest,
+        /// The question (boxed: it is rare and large, and actions are moved often).
+        request: Box<DecisionRequest>,
     },
 }

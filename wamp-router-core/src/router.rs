@@ -804,7 +804,14 @@ impl Router {
 
     /// Ends the sessions the meta API killed: GOODBYE to each, then the session leaves; the
     /// connection waits for the GOODBYE reply (within the HELLO timeout).
+    #[inline]
     fn run_kills(&mut self, now: Instant) {
+        if !self.kills.is_empty() {
+            self.kill_now(now);
+        }
+    }
+
+    fn kill_now(&mut self, now: Instant) {
         let mut i = 0;
         while i < self.kills.len() {
             let Some(k) = self.kills.get(i).cloned() else {
@@ -971,7 +978,7 @@ impl Router {
                 pending.ticket = Some(ticket);
                 self.out.push_back(RouterAction::NeedDecision {
                     ticket,
-                    request: DecisionRequest::Authenticate(*request),
+                    request: Box::new(DecisionRequest::Authenticate(*request)),
                 });
                 self.park_auth(conn, pending);
             }
