@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Writes the committed seed corpus of the decoder fuzz targets (fuzz/corpus/<target>/).
+"""Writes the committed seed corpus of the fuzz targets (fuzz/corpus/<target>/).
 
-Seeds: one byte variant of every serialization sample of the official vectors
+Decoder targets: one byte variant of every serialization sample of the official vectors
 (shared/wamp-spec/testsuite, beside the repository root), plus hand-made malformed inputs
 (truncation, huge claimed lengths, deep nesting, bad UTF-8, bad base64, duplicate keys, IDs out
-of range, odd number encodings). Deterministic: running it twice writes the same files.
+of range, odd number encodings). Transport targets (rawsocket_framer, link): handshakes, frame
+sequences and (batched) WebSocket messages built from the same vectors, valid and broken, laid
+out as the targets read their control octets. Deterministic: running it twice writes the same
+files.
 Standard library only.
 
     python3 fuzz/gen_corpus.py
@@ -133,20 +136,125 @@ def cbor_malformed():
     ]
 
 
+def ubjson_malformed():
+    # BJData: [48, 1, {}, "a", [2, 3]] with U (uint8) integers and S (string) markers.
+    call = b"[U\x30U\x01{}SU\x01a[U\x02U\x03]]"
+    return [
+        ("empty", b""),
+        ("truncated", call[:9]),
+        ("trailing-bytes", call + b"Z"),
+        ("no-op-markers", b"[NU\x30NU\x01{}SU\x01a]"),
+        ("optimized-count-huge", b"[$U#L" + b"\xff" * 8),
+        ("optimized-bytes", b"[U\x30U\x01{}SU\x01a[[$U#U\x03\x01\x02\x03]]"),
+        ("transparent-payload", b"[U\x10U\x01{}SU\x01t[$U#U\x03\x01\x02\x03]"),
+        ("string-huge-length", b"[U\x01SL" + b"\x7f" + b"\xff" * 7),
+        ("invalid-utf8", b"[U\x01SU\x02\xff\xfe{}]"),
+        ("char-marker", b"[U\x01Ca{}]"),
+        ("high-precision", b"[U\x30U\x01{}SU\x01a[HU\x0212]]"),
+        ("unsigned-widths", b"[U\x30m\x01\x00\x00\x00{}SU\x01a[M\xff\xff\xff\xff\xff\xff\xff\xffu\x01\x00]]"),
+        ("floats", b"[U\x30U\x01{}SU\x01a[h\x00\x7eD\x00\x00\x00\x00\x00\x00\xf8\x7fd\x00\x00\xc0\x3f]]"),
+        ("big-endian-legacy-int", b"[U\x02l\x00\x00\x01\x00{}]"),
+        ("duplicate-key", b"[U\x30U\x01{}SU\x01a[]{U\x01kU\x01U\x01kU\x02}]"),
+        ("unknown-marker", b"[U\x01\x01{}]"),
+        ("deep-nesting", b"[U\x30U\x01{}SU\x01a" + b"[" * DEEP + b"]" * DEEP + b"]"),
+    ]
+
+
+def frame(kind, payload, reserved=0):
+    """A RawSocket frame: RRRR XTTT + 24-bit big-endian length."""
+    n = len(payload)
+    return bytes([(reserved << 4) | kind, (n >> 16) & 0xFF, (n >> 8) & 0xFF, n & 0xFF]) + payload
+
+
+def rawsocket_framer_seeds():
+    """First octet: payload limit (low 3 bits, index into the target's table) and chunk size
+    (high 5 bits + 1); the first 4 octets also go through both handshake sides."""
+    call = b'[48,1,{},"com.example.add",[2,3]]'
+    big_limit = 0x06  # 64 KiB, chunk 1
+    whole = 0xF8 | 0x07  # largest limit, chunks of 32
+    return [
+        ("handshake-json-max", b"\x7f\xf1\x00\x00"),
+        ("handshake-msgpack-512", b"\x7f\x02\x00\x00"),
+        ("handshake-cbor-16m", b"\x7f\xf3\x00\x00"),
+        ("handshake-ubjson", b"\x7f\x74\x00\x00"),
+        ("handshake-unknown-serializer", b"\x7f\xf9\x00\x00"),
+        ("handshake-reserved-set", b"\x7f\xf1\x01\x00"),
+        ("handshake-error-reply", b"\x7f\x10\x00\x00"),
+        ("handshake-bad-magic", b"\x7e\xf1\x00\x00"),
+        ("frames-message", bytes([whole]) + frame(0, call)),
+        ("frames-ping-pong", bytes([whole]) + frame(1, b"hi") + frame(2, b"hi") + frame(0, call)),
+        ("frames-empty-payloads", bytes([whole]) + frame(0, b"") + frame(1, b"") + frame(2, b"")),
+        ("frames-byte-by-byte", bytes([big_limit]) + frame(0, call) + frame(1, b"x")),
+        ("frames-over-limit", bytes([0x03]) + frame(0, call)),
+        ("frames-zero-limit", bytes([0x00]) + frame(0, b"") + frame(0, b"a")),
+        ("frames-reserved-bits", bytes([whole]) + frame(0, call, reserved=1)),
+        ("frames-unknown-type", bytes([whole]) + frame(3, b"x") + frame(7, b"")),
+        ("frames-x-bit-16m", bytes([whole]) + b"\x08\x00\x00\x00" + call),
+        ("frames-x-bit-nonzero-length", bytes([whole]) + b"\x08\x00\x00\x01x"),
+        ("frames-length-claims-16m", bytes([whole]) + b"\x00\xff\xff\xff" + call),
+        ("frames-truncated-header", bytes([whole]) + frame(0, call) + b"\x00\x00"),
+        ("frames-truncated-payload", bytes([whole]) + frame(0, call)[:-3]),
+    ]
+
+
+# Serializer::ALL order in wamp-proto (the link target picks ALL[ctl % 4]).
+ALL = ["msgpack", "cbor", "json", "ubjson"]
+
+
+def link_seeds():
+    """First octet: serializer (ALL[ctl % 4]), transport ((ctl >> 3) % 3: RawSocket,
+    WebSocket, batched WebSocket), bit 7 small limits; second octet: chunk size (RawSocket) or
+    WebSocket message size, minus one; the rest is input."""
+    seeds = []
+    wanted = ["call", "event", "hello", "publish", "result"]
+    for si, key in enumerate(ALL):
+        msgs = {}
+        for name, b in vector_seeds(key):
+            stem = name.split("-")[1]
+            if stem in wanted and stem not in msgs:
+                msgs[stem] = b
+        msgs = [msgs[w] for w in wanted if w in msgs]
+        # RawSocket: every message in one frame, fed in chunks of 7.
+        rs = b"".join(frame(0, m) for m in msgs) + frame(1, b"ping") + frame(2, b"")
+        seeds.append((f"{key}-rawsocket", bytes([si | (0 << 3), 6]) + rs))
+        # Bit 7 set and still RawSocket: (ctl >> 3) % 3 == 0 with ctl >> 3 == 18.
+        seeds.append((f"{key}-rawsocket-small-limits", bytes([(18 << 3) | si, 0]) + rs))
+        # WebSocket: one message per WebSocket message (size = the message's length).
+        m = msgs[0]
+        if len(m) <= 256:
+            seeds.append((f"{key}-websocket", bytes([si | (1 << 3), len(m) - 1]) + m))
+        # Batched WebSocket: the whole batch as one WebSocket message.
+        if key == "json":
+            batch = b"".join(x + b"\x18" for x in msgs[:2]) + msgs[2] + b"\x1e"
+        else:
+            batch = b"".join(len(x).to_bytes(4, "big") + x for x in msgs[:3])
+        if len(batch) <= 256:
+            seeds.append((f"{key}-websocket-batched", bytes([si | (2 << 3), len(batch) - 1]) + batch))
+        seeds.append((f"{key}-websocket-batched-empty", bytes([si | (2 << 3), 0]) + b"\x00\x00\x00\x00"))
+    return seeds
+
+
+def decoder(key, malformed):
+    return lambda: vector_seeds(key) + [(f"malformed-{n}", b) for n, b in malformed()]
+
+
 TARGETS = {
-    "decode_json": ("json", json_malformed),
-    "decode_msgpack": ("msgpack", msgpack_malformed),
-    "decode_cbor": ("cbor", cbor_malformed),
+    "decode_json": decoder("json", json_malformed),
+    "decode_msgpack": decoder("msgpack", msgpack_malformed),
+    "decode_cbor": decoder("cbor", cbor_malformed),
+    "decode_ubjson": decoder("ubjson", ubjson_malformed),
+    "rawsocket_framer": rawsocket_framer_seeds,
+    "link": link_seeds,
 }
 
 
 def main():
-    for target, (key, malformed) in TARGETS.items():
+    for target, seeds in TARGETS.items():
         d = HERE / "corpus" / target
         if d.exists():
             shutil.rmtree(d)
         d.mkdir(parents=True)
-        seeds = vector_seeds(key) + [(f"malformed-{n}", b) for n, b in malformed()]
+        seeds = seeds()
         names = set()
         for name, b in seeds:
             assert name not in names, name

@@ -3,7 +3,7 @@
 Usage: python ab_suite.py URL REALM SERIALIZER [CHECK ...]
 
 URL is ws://host:port/path or rs://host:port (RawSocket). SERIALIZER is json, msgpack, cbor or
-ubjson. Prints one line per check ("PASS name" or "FAIL name: why") and closes with
+ubjson, on WebSocket optionally with ".batched" (json.batched, ...). Prints one line per check ("PASS name" or "FAIL name: why") and closes with
 "N passed, M failed"; exits non-zero when a check failed. Every check has a time limit.
 """
 
@@ -21,6 +21,12 @@ from autobahn.wamp.types import (
 )
 
 URL, REALM, SERIALIZER = sys.argv[1], sys.argv[2], sys.argv[3]
+if SERIALIZER.endswith(".batched"):
+    # WebSocket batched mode ("json.batched", ...): Component checks serializer names
+    # against SERID_TO_SER, while the serializer factory understands the suffix.
+    from autobahn.wamp import serializer as _serializer
+    _serializer.SERID_TO_SER.setdefault(
+        SERIALIZER, _serializer.SERID_TO_SER[SERIALIZER.split(".")[0]])
 ONLY = set(sys.argv[4:])
 TIMEOUT = 10.0
 

@@ -656,8 +656,9 @@ fn count(v: &Value) -> usize {
 
 #[test]
 fn depth_limit_is_exact() {
-    // Nesting up to 60 levels: every serializer's own recursion guard is beyond that.
-    let strategy = (0usize..=60, 2usize..=64);
+    // Nesting up to 120 levels (deepest container at level 122): serde_json's own recursion
+    // guard (128) is beyond that, the others follow our limit.
+    let strategy = (0usize..=120, 2usize..=124);
     check(
         "depth limit is exact",
         LIMIT_CASES,
@@ -727,37 +728,28 @@ fn very_deep_input_is_rejected() {
         &[0xf6],
     ]
     .concat();
+    let ubjson: Vec<u8> = [
+        &b"[U\x30U\x01{}SU\x01a"[..],
+        &vec![b'['; depth],
+        b"Z",
+        &vec![b']'; depth],
+        b"]",
+    ]
+    .concat();
     for (s, bytes) in [
         (Serializer::Json, json.into_bytes()),
         (Serializer::MsgPack, msgpack),
         (Serializer::Cbor, cbor),
+        (Serializer::Ubjson, ubjson),
     ] {
         let r = s.decode(&bytes);
         assert!(r.is_err(), "{s:?} accepted {depth} levels");
-        match s {
-            // Until the native CBOR decoder lands, ciborium's own recursion guard answers
-            // first, as a syntax error.
-            Serializer::Cbor => assert!(
-                matches!(r, Err(DecodeError::TooDeep | DecodeError::Syntax("cbor"))),
-                "{r:?}"
-            ),
-            _ => assert_eq!(r, Err(DecodeError::TooDeep), "{s:?}"),
-        }
+        assert_eq!(r, Err(DecodeError::TooDeep), "{s:?}");
     }
     // Within the serializers' own recursion guards our limit answers.
     let m = deep_call(70);
     for s in Serializer::ALL {
         let bytes = s.encode_to_vec(&m).unwrap();
-        let r = s.decode(&bytes);
-        match s {
-            // The interim CBOR path (ciborium into a Value under default limits, then the
-            // message checks) reports the depth as a syntax error; the native CBOR decoder
-            // reports TooDeep. Tighten this arm once it is on main.
-            Serializer::Cbor => assert!(
-                matches!(r, Err(DecodeError::TooDeep | DecodeError::Syntax("cbor"))),
-                "{r:?}"
-            ),
-            _ => assert_eq!(r, Err(DecodeError::TooDeep), "{s:?}"),
-        }
+        assert_eq!(s.decode(&bytes), Err(DecodeError::TooDeep), "{s:?}");
     }
 }

@@ -6,12 +6,13 @@
 //! * **serialization samples**, for every serializer we implement (every member of
 //!   [`Serializer::ALL`], matched to the vector's serializer key by [`Serializer::name`], so a
 //!   new serializer is picked up without touching this file): every listed byte variant is
-//!   decoded (`bytes_hex`, else `bytes_base64`, else `bytes`); at least one must decode, all
-//!   decoded messages must be equal, and the message must carry the sample's
-//!   `expected_attributes` (projected by name, the names differ per file). Our own encoding
-//!   must equal at least one listed variant byte for byte, and must decode back to the same
-//!   message. A variant may fail to decode only where the vector documents it as another
-//!   dialect of the serializer ([`OTHER_DIALECTS`]).
+//!   decoded (`bytes_hex`, else `bytes_base64`, else `bytes`, and where several are given they
+//!   must agree); every variant must decode, except one the vector documents as another dialect
+//!   of the serializer ([`OTHER_DIALECTS`]), which is skipped unless its bytes equal a variant
+//!   of ours; at least one must remain; all decoded messages must be equal, and the message
+//!   must carry the sample's `expected_attributes` (projected by name, the names differ per
+//!   file). Our own encoding must equal at least one listed variant of our dialect byte for
+//!   byte, and must decode back to the same message.
 //! * **validation samples** (`wmsg`): the JSON array goes through [`Message::from_value`]; with
 //!   `expected_error` the decode must fail with a message containing the `contains` text,
 //!   otherwise it must succeed (and the message then round-trips through every serializer).
@@ -84,12 +85,13 @@ const EXPECTED_FILES: &[(&str, Expect)] = &[
         "singlemessage/advanced/publish_with_publisher_exclusion_disabled.json",
         Expect::Single(1, 0),
     ),
-    // Multi-session vectors drive a router with several sessions: they belong to the router
-    // tests (wamp-router-core), which replay them against the `Router`; here they only have to
-    // be known so that the walk passes.
+    // Multi-session vectors drive a router with several sessions: `router_vectors.rs` replays
+    // them through the router simulation; here they only have to be known so the walk passes.
     (
         "multisession/advanced/publisher_exclusion_disabled.json",
-        Expect::Elsewhere("multi-session: replayed by the router tests"),
+        Expect::Elsewhere(
+            "multi-session: replayed through the router by tests/it/router_vectors.rs",
+        ),
     ),
 ];
 
@@ -98,14 +100,11 @@ const NOT_VECTORS: &[&str] = &["SCHEMA.json"];
 
 /// Serializer keys of the vectors that name no serializer we implement, with the reason.
 /// A key that is also the [`Serializer::name`] of a member of [`Serializer::ALL`] is tested
-/// (so `ubjson` is tested from the moment `Serializer::Ubjson` exists).
-const NOT_IMPLEMENTED_SERIALIZERS: &[(&str, &str)] = &[
-    ("ubjson", "Serializer::Ubjson does not exist yet"),
-    (
-        "flatbuffers",
-        "Autobahn's own FlatBuffers schema, not part of the spec",
-    ),
-];
+/// (as `ubjson` became with `Serializer::Ubjson`).
+const NOT_IMPLEMENTED_SERIALIZERS: &[(&str, &str)] = &[(
+    "flatbuffers",
+    "Autobahn's own FlatBuffers schema, not part of the spec",
+)];
 
 /// Byte variants that document another dialect of a serializer we implement: (serializer key,
 /// text in the variant's `note`). Such a variant may fail to decode or decode to something

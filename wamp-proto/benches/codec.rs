@@ -2,9 +2,15 @@
 //!
 //! Run: `cargo bench -p wamp-proto --bench codec -- --warm-up-time 1 --measurement-time 3`.
 //! The machine is shared: compare ratios within one run, not absolute numbers across runs.
+//!
+//! With `WAMP_BENCH_CLOCK=cpu` the benches measure the CPU time of the benchmark thread
+//! (`CLOCK_THREAD_CPUTIME_ID`) instead of wall-clock time, so that time spent descheduled on a
+//! loaded machine does not count. Criterion still prints the figures as "time".
 
 use std::hint::black_box;
+use std::time::Duration;
 
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use wamp_proto::id::{PublicationId, RequestId, SubscriptionId};
 use wamp_proto::message::{Call, Event, Payload};
@@ -69,7 +75,48 @@ fn serializers() -> [Serializer; 4] {
     ]
 }
 
-fn bench_case(c: &mut Criterion, name: &str, msg: &Message, bytes_throughput: bool) {
+/// CPU time consumed by the calling thread.
+struct ThreadCpuTime {
+    wall: WallTime,
+}
+
+fn thread_cpu_now() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+    fn start(&self) -> Duration {
+        thread_cpu_now()
+    }
+    fn end(&self, start: Duration) -> Duration {
+        thread_cpu_now().saturating_sub(start)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        self.wall.formatter()
+    }
+}
+
+fn bench_case<M: Measurement>(
+    c: &mut Criterion<M>,
+    name: &str,
+    msg: &Message,
+    bytes_throughput: bool,
+) {
     let mut group = c.benchmark_group(name);
     for s in serializers() {
         let encoded = match s.encode_to_vec(msg) {
@@ -99,10 +146,19 @@ fn bench_case(c: &mut Criterion, name: &str, msg: &Message, bytes_throughput: bo
     group.finish();
 }
 
-fn main() {
-    let mut c = Criterion::default().configure_from_args();
+fn run<M: Measurement>(mut c: Criterion<M>) {
     bench_case(&mut c, "small_call", &small_call(), false);
     bench_case(&mut c, "call_bytes_64k", &call_bytes_64k(), true);
     bench_case(&mut c, "event_strs_64k", &event_strs_64k(), true);
     c.final_summary();
+}
+
+fn main() {
+    if std::env::var("WAMP_BENCH_CLOCK").is_ok_and(|v| v == "cpu") {
+        run(Criterion::default()
+            .with_measurement(ThreadCpuTime { wall: WallTime })
+            .configure_from_args());
+    } else {
+        run(Criterion::default().configure_from_args());
+    }
 }

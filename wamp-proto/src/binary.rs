@@ -522,3 +522,173 @@ impl<E: Emit> ser::Serializer for KeySer<'_, E> {
         Err(RawError::Custom)
     }
 }
+
+/// A cursor over the input of a hand-written decoder, with its own nesting bound.
+pub(crate) struct Reader<'de> {
+    input: &'de [u8],
+    pos: usize,
+    depth: usize,
+    max_depth: usize,
+}
+
+impl<'de> Reader<'de> {
+    /// A reader that refuses containers nested deeper than `max_depth`.
+    pub(crate) fn new(input: &'de [u8], max_depth: usize) -> Self {
+        Reader {
+            input,
+            pos: 0,
+            depth: 0,
+            max_depth,
+        }
+    }
+
+    /// Fails if bytes are left.
+    pub(crate) fn end(&self) -> Result<(), RawError> {
+        if self.pos == self.input.len() {
+            Ok(())
+        } else {
+            Err(RawError::Syntax)
+        }
+    }
+
+    /// The next byte.
+    #[inline]
+    pub(crate) fn byte(&mut self) -> Result<u8, RawError> {
+        let b = *self.input.get(self.pos).ok_or(RawError::Syntax)?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    /// The next byte, left unread.
+    #[inline]
+    pub(crate) fn peek(&self) -> Result<u8, RawError> {
+        self.input.get(self.pos).copied().ok_or(RawError::Syntax)
+    }
+
+    /// Skips the byte just peeked.
+    #[inline]
+    pub(crate) fn advance(&mut self) {
+        self.pos = (self.pos + 1).min(self.input.len());
+    }
+
+    /// The next `n` bytes; fails (before anything is allocated) if fewer remain.
+    #[inline]
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'de [u8], RawError> {
+        let end = self.pos.checked_add(n).ok_or(RawError::Syntax)?;
+        let s = self.input.get(self.pos..end).ok_or(RawError::Syntax)?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    /// The next `N` bytes as an array.
+    #[inline]
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], RawError> {
+        let s = self.take(N)?;
+        <[u8; N]>::try_from(s).map_err(|_| RawError::Syntax)
+    }
+
+    /// The next `n` bytes as UTF-8 text.
+    #[inline]
+    pub(crate) fn str(&mut self, n: usize) -> Result<&'de str, RawError> {
+        std::str::from_utf8(self.take(n)?).map_err(|_| RawError::Syntax)
+    }
+
+    /// Bytes not yet read: an upper bound on the items a container can still hold when each
+    /// takes at least one byte.
+    #[inline]
+    pub(crate) fn remaining(&self) -> usize {
+        self.input.len() - self.pos
+    }
+
+    /// Enters a container.
+    #[inline]
+    pub(crate) fn enter(&mut self) -> Result<(), RawError> {
+        if self.depth >= self.max_depth {
+            return Err(RawError::TooDeep);
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Leaves a container entered with [`Reader::enter`].
+    #[inline]
+    pub(crate) fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde::de::DeserializeSeed;
+
+    use super::*;
+    use crate::value::{DecodeLimits, DecodeState, ValueSeed};
+    use crate::{Dict, Value};
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (i64::MIN..0).prop_map(Value::Int),
+            any::<u64>().prop_map(Value::UInt),
+            any::<f64>().prop_map(Value::Float),
+            any::<u64>().prop_map(|b| Value::Float(f64::from_bits(b))),
+            ".{0,40}".prop_map(Value::Str),
+            proptest::collection::vec(any::<u8>(), 0..300).prop_map(Value::Bytes),
+        ];
+        leaf.prop_recursive(5, 200, 12, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..12).prop_map(Value::List),
+                proptest::collection::vec((".{0,12}", inner), 0..12)
+                    .prop_map(|e| Value::Dict(e.into_iter().collect::<Dict>())),
+            ]
+        })
+    }
+
+    fn encode<E: Emit>(e: &mut E, v: &Value) {
+        serialize_into(e, v).unwrap();
+    }
+
+    fn decode<'de, D>(de: D) -> Value
+    where
+        D: serde::Deserializer<'de>,
+    {
+        let mut state = DecodeState::new(DecodeLimits::default());
+        ValueSeed {
+            state: &mut state,
+            depth: 0,
+            human_readable: false,
+        }
+        .deserialize(de)
+        .unwrap_or_else(|_| panic!("decode failed: {:?}", state.error))
+    }
+
+    proptest! {
+        #[test]
+        fn binary_codecs_round_trip_and_agree_with_references(v in value()) {
+            let mut out = Vec::new();
+            encode(&mut crate::cbor::Encoder::new(&mut out), &v);
+            let mut de = crate::cbor::Deserializer::new(&out, 100);
+            prop_assert_eq!(&decode(&mut de), &v);
+            prop_assert!(de.end().is_ok());
+            let theirs: Value = ciborium::de::from_reader(out.as_slice()).unwrap();
+            prop_assert_eq!(&theirs, &v);
+
+            out.clear();
+            let mut e = crate::msgpack::Encoder::new(&mut out);
+            encode(&mut e, &v);
+            prop_assert!(!e.failed());
+            prop_assert_eq!(&out, &rmp_serde::to_vec(&v).unwrap());
+            let mut de = crate::msgpack::Deserializer::new(&out, 100);
+            prop_assert_eq!(&decode(&mut de), &v);
+            prop_assert!(de.end().is_ok());
+
+            out.clear();
+            encode(&mut crate::ubjson::Encoder::new(&mut out), &v);
+            let mut de = crate::ubjson::Deserializer::new(&out, 100, 1_000_000);
+            prop_assert_eq!(&decode(&mut de), &v);
+            prop_assert!(de.end().is_ok());
+        }
+    }
+}

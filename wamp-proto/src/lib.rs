@@ -30,7 +30,7 @@
 //!     payload: Payload::args(vec![Value::from(2), Value::from(3)]),
 //! }
 //! .into();
-//! for s in [Serializer::Json, Serializer::MsgPack, Serializer::Cbor] {
+//! for s in Serializer::ALL {
 //!     let bytes = s.encode_to_vec(&call).unwrap();
 //!     assert_eq!(s.decode(&bytes).unwrap(), call);
 //! }
@@ -54,6 +54,7 @@ pub mod fuzzing;
 pub mod id;
 pub mod link;
 pub mod message;
+mod msgpack;
 pub mod rawsocket;
 pub mod serializer;
 #[cfg(any(test, feature = "fuzzing"))]

@@ -605,14 +605,41 @@ pub(crate) fn visit_list<'de, A: SeqAccess<'de>>(
         return Err(state.fail(DecodeError::TooDeep));
     }
     let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_PREALLOC));
-    while let Some(v) = seq.next_element_seed(ValueSeed {
-        state: &mut *state,
-        depth: depth + 1,
-        human_readable,
-    })? {
-        out.push(v);
-    }
+    // Each element is pushed by its seed, so that the value is not moved through the nested
+    // `Result<Option<Value>>` of `next_element_seed` (measurably slower).
+    while seq
+        .next_element_seed(PushSeed {
+            state: &mut *state,
+            depth: depth + 1,
+            human_readable,
+            out: &mut out,
+        })?
+        .is_some()
+    {}
     Ok(out)
+}
+
+/// Deserializes one [`Value`] and appends it to a list.
+struct PushSeed<'s, 'v> {
+    state: &'s mut DecodeState,
+    depth: usize,
+    human_readable: bool,
+    out: &'v mut List,
+}
+
+impl<'de> DeserializeSeed<'de> for PushSeed<'_, '_> {
+    type Value = ();
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let v = ValueSeed {
+            state: self.state,
+            depth: self.depth,
+            human_readable: self.human_readable,
+        }
+        .deserialize(d)?;
+        self.out.push(v);
+        Ok(())
+    }
 }
 
 pub(crate) fn visit_dict<'de, A: MapAccess<'de>>(

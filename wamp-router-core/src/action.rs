@@ -95,6 +95,23 @@ pub enum CloseReason {
     HelloTimeout,
     /// The router refused the session for lack of capacity; an ABORT was sent first.
     Capacity,
+    /// The router shuts down ([`crate::Router::shutdown`]); an established session got
+    /// GOODBYE `wamp.close.system_shutdown` first.
+    Shutdown,
+}
+
+impl CloseReason {
+    /// The transport-level reason to close with (WebSocket close code; logs and metrics for
+    /// RawSocket, which has no close codes).
+    pub const fn transport(self) -> wamp_proto::websocket::CloseReason {
+        use wamp_proto::websocket::CloseReason as T;
+        match self {
+            CloseReason::ProtocolViolation => T::ProtocolError,
+            CloseReason::MessageTooLarge => T::MessageTooBig,
+            CloseReason::HelloTimeout | CloseReason::Capacity => T::PolicyViolation,
+            CloseReason::Shutdown => T::GoingAway,
+        }
+    }
 }
 
 /// One thing the embedder must do, in order. Drain them with [`crate::Router::poll_action`]

@@ -555,7 +555,9 @@ impl Broker {
         let from = Publisher {
             session: Some(sid),
             identity: Some(&session.identity),
-            disclose: grant.disclose || msg.options.get_bool("disclose_me") == Some(true),
+            disclose: grant.disclose
+                || ctx.config.disclose_publisher
+                || msg.options.get_bool("disclose_me") == Some(true),
         };
         let publication =
             self.publish_from(ctx, sessions, from, &msg.topic, &msg.options, msg.payload);

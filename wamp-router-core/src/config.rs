@@ -139,6 +139,14 @@ pub struct RouterConfig {
     pub uri_rules: UriRules,
     /// `WELCOME.Details.agent`. Default: `"wamp-rs-router-<version>"`.
     pub agent: String,
+    /// Disclose every caller to its callee (`INVOCATION.Details.caller`, `caller_authid`,
+    /// `caller_authrole`), as if each CALL had `disclose_me`; Crossbar's role permission
+    /// `disclose: {caller: true}`. Default: `false` (only callers that ask are disclosed).
+    pub disclose_caller: bool,
+    /// Disclose every publisher to its subscribers (`EVENT.Details.publisher`, ...), as if
+    /// each PUBLISH had `disclose_me`; Crossbar's `disclose: {publisher: true}`. Default:
+    /// `false`.
+    pub disclose_publisher: bool,
     /// How long the router waits for the embedder's answer to a
     /// [`crate::RouterAction::NeedDecision`]; then authentication fails (ABORT
     /// `wamp.error.authentication_failed`) or authorization fails (ERROR
@@ -179,6 +187,8 @@ impl Default for RouterConfig {
             strict_request_ids: false,
             uri_rules: UriRules::Loose,
             agent: concat!("wamp-rs-router-", env!("CARGO_PKG_VERSION")).to_owned(),
+            disclose_caller: false,
+            disclose_publisher: false,
             decision_timeout: Duration::from_secs(10),
             max_pending_decisions: 10_000,
             authorization_cache_size: 10_000,

@@ -531,9 +531,11 @@ impl Dealer {
         callee_session.pending_invocations += 1;
 
         let mut details = Dict::new();
+        // Crossbar forwards `receive_progress` to every callee announcing progressive call
+        // results, also without call canceling (autobahn-js announces no call canceling);
+        // the spec would disregard the feature then.
         let receive_progress = msg.options.get_bool("receive_progress") == Some(true)
-            && cf.contains(ClientFeatures::CALLEE_PROGRESSIVE_RESULTS)
-            && callee_cancel;
+            && cf.contains(ClientFeatures::CALLEE_PROGRESSIVE_RESULTS);
         if receive_progress {
             details.insert("receive_progress", true);
         }
@@ -552,6 +554,7 @@ impl Dealer {
         if grant.disclose
             || msg.options.get_bool("disclose_me") == Some(true)
             || callee.disclose_caller
+            || ctx.config.disclose_caller
         {
             details.insert("caller", sid);
             details.insert("caller_authid", &*caller_identity.authid);

@@ -192,6 +192,9 @@
 //! - `wamp.subscription.get_events` also takes Crossbar's positional `limit`; unknown
 //!   histories give Crossbar's `wamp.error.history_unavailable`;
 //! - a CANCEL without `mode` behaves like `killnowait`;
+//! - `receive_progress` reaches every callee announcing `progressive_call_results`, also one
+//!   that does not announce call canceling (autobahn-js); the spec would disregard the
+//!   callee's feature then;
 //! - a callee that leaves fails its callers' calls with `wamp.error.canceled` and the
 //!   argument `"callee disconnected from in-flight request"`;
 //! - joining a shared registration with another policy gives

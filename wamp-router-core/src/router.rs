@@ -705,6 +705,45 @@ impl Router {
         .flatten()
     }
 
+    /// The router shuts down: every established session gets GOODBYE
+    /// `wamp.close.system_shutdown` and leaves, and every open connection is closed
+    /// ([`RouterAction::Close`] with [`CloseReason::Shutdown`]), in connection order. The
+    /// embedder stops accepting connections first; the router stays usable (a connection
+    /// opened afterwards works as usual).
+    pub fn shutdown(&mut self, now: Instant) {
+        for index in 0..self.slots.len() {
+            let Some(slot) = self.slots.get(index) else {
+                break;
+            };
+            // Slot indexes fit in u32: `open_connection` refuses to grow the slab past it.
+            let id = ConnId::new(u32::try_from(index).unwrap_or(u32::MAX), slot.generation);
+            let Some(state) = self.conn(id).map(|c| c.state) else {
+                continue;
+            };
+            if state == ConnState::Closed {
+                continue;
+            }
+            if let ConnState::Established { realm, session } = state {
+                self.send(
+                    id,
+                    Goodbye {
+                        details: Dict::new(),
+                        reason: Uri::from(uris::SYSTEM_SHUTDOWN),
+                    },
+                );
+                self.leave(now, realm, session);
+            }
+            self.disarm_hello_timer(id);
+            if let Some(c) = self.conn_mut(id) {
+                c.state = ConnState::Closed;
+            }
+            self.out.push_back(RouterAction::Close {
+                conn: id,
+                reason: CloseReason::Shutdown,
+            });
+        }
+    }
+
     fn with_realm<R>(
         &mut self,
         now: Instant,

@@ -39,6 +39,8 @@ pub const UNREGISTERED: &str = "wamp.error.unregistered";
 pub const UNSUBSCRIBED: &str = "wamp.error.unsubscribed";
 /// ABORT reason when none of the client's authentication methods is available.
 pub const NO_MATCHING_AUTH_METHOD: &str = "wamp.error.no_matching_auth_method";
+/// GOODBYE reason when the router shuts down.
+pub const SYSTEM_SHUTDOWN: &str = "wamp.close.system_shutdown";
 /// ABORT reason when none of the client's authentication methods is offered (Autobahn's and
 /// Crossbar's URI).
 pub const NO_AUTH_METHOD: &str = "wamp.error.no_auth_method";

@@ -11,6 +11,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 mod crossbar_reference;
+mod ours_autobahn;
 
 /// The folder of the committed interop scripts and pins.
 pub(crate) fn scripts_dir() -> PathBuf {

@@ -527,7 +527,11 @@ fn cryptosign_challenge_with_and_without_channel_binding() {
     ));
 }
 
-fn scram_round(profile: ScramProfile, good_signature: bool) -> Vec<ClientAction> {
+fn scram_round(
+    profile: ScramProfile,
+    kdf: crate::auth::scram::Kdf,
+    good_signature: bool,
+) -> Vec<ClientAction> {
     let mut h = H::new();
     let hello = join_with(
         &mut h,
@@ -549,21 +553,19 @@ fn scram_round(profile: ScramProfile, good_signature: bool) -> Vec<ClientAction>
         .unwrap()
         .to_owned();
     let salt = base64_encode(b"0123456789abcdef");
-    let extra = Dict::new()
+    let mut extra = Dict::new()
         .with("nonce", format!("{nonce}SERVER"))
         .with("salt", salt.as_str())
-        .with("kdf", "pbkdf2")
-        .with("iterations", 4096u32);
+        .with("kdf", kdf.name(profile))
+        .with("iterations", kdf.iterations());
+    if let crate::auth::scram::Kdf::Argon2id13 { memory_kib, .. } = kdf {
+        extra.insert("memory", memory_kib);
+    }
     h.feed(challenge(profile.method(), extra));
     let a = authenticate_sent(&mut h);
     // The router's view.
-    let cred = crate::auth::scram::derive_credential(
-        profile,
-        "pencil",
-        b"0123456789abcdef",
-        crate::auth::scram::Kdf::Pbkdf2 { iterations: 4096 },
-    )
-    .unwrap();
+    let cred =
+        crate::auth::scram::derive_credential(profile, "pencil", b"0123456789abcdef", kdf).unwrap();
     let server_nonce = format!("{nonce}SERVER");
     let am = crate::auth::scram::auth_message(
         profile,
@@ -572,7 +574,7 @@ fn scram_round(profile: ScramProfile, good_signature: bool) -> Vec<ClientAction>
             client_nonce: &nonce,
             nonce: &server_nonce,
             salt: &salt,
-            iterations: 4096,
+            iterations: kdf.iterations(),
             channel_binding: None,
             cbind_data: None,
         },
@@ -603,13 +605,24 @@ fn scram_round(profile: ScramProfile, good_signature: bool) -> Vec<ClientAction>
 
 #[test]
 fn scram_challenge_both_profiles() {
-    for profile in [ScramProfile::Spec, ScramProfile::Autobahn] {
-        let a = scram_round(profile, true);
+    use crate::auth::scram::Kdf;
+    let kdfs = [
+        Kdf::Pbkdf2 { iterations: 4096 },
+        Kdf::Argon2id13 {
+            iterations: 2,
+            memory_kib: 64,
+        },
+    ];
+    for (profile, kdf) in [ScramProfile::Spec, ScramProfile::Autobahn]
+        .into_iter()
+        .flat_map(|p| kdfs.map(|k| (p, k)))
+    {
+        let a = scram_round(profile, kdf, true);
         assert!(
             matches!(&a[0], ClientAction::Event(ClientEvent::Joined(_))),
             "{profile:?}: {a:?}"
         );
-        let a = scram_round(profile, false);
+        let a = scram_round(profile, kdf, false);
         assert!(
             matches!(&a[0], ClientAction::Send(Message::Abort(m)) if m.reason == CANNOT_AUTHENTICATE)
         );

@@ -1,0 +1,11 @@
+//! # wamp-tokio
+//!
+//! The tokio adapter of the WAMP cores: the router server ([`server`]: WebSocket and RawSocket
+//! over TCP or Unix sockets, optionally TLS, driving [`wamp_router_core::Router`]), its
+//! configuration file ([`config`]) and the `wamp-router` binary.
+//!
+//! The adapter holds no protocol logic: transport handshakes, framing and limits come from
+//! `wamp_proto` (`rawsocket`, `websocket`, `link`), routing from `wamp_router_core`.
+
+pub mod config;
+pub mod server;

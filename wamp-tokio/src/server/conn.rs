@@ -1,0 +1,944 @@
+//! One task per connection: TLS, transport handshake, then the read/write loop between the
+//! socket and the router task. No protocol logic here: bytes go through a [`Link`], messages
+//! to the router task, the router's messages back through the link.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::time::{Instant, sleep_until, timeout, timeout_at};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
+use wamp_proto::link::{Incoming, Link, LinkConfig, LinkError};
+use wamp_proto::rawsocket::{
+    self, FrameKind, HandshakeErrorCode, MaxLength, ServerHandshake, encode_frame,
+};
+use wamp_proto::websocket::{self as ws, FrameType, Subprotocol};
+use wamp_proto::{DecodeError, Message};
+use wamp_router_core::{CloseReason, ConnId};
+
+use super::io::Prefixed;
+use super::router_task::{Input, Out};
+use super::{ConnectionConfig, ListenerConfig, Metrics, bump, drop_one};
+
+/// Octets one read may take from the socket (RawSocket). The buffer is per thread, not per
+/// connection: an idle connection holds none.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Most octets written in one burst before the queue is looked at again.
+const WRITE_BURST: usize = 256 * 1024;
+
+/// How long to wait for the peer's side of a WebSocket closing handshake.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+thread_local! {
+    static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_CHUNK]);
+}
+
+/// What every connection of one listener shares.
+pub(crate) struct Shared {
+    listener: Arc<ListenerConfig>,
+    cfg: Arc<ConnectionConfig>,
+    router_tx: mpsc::Sender<Input>,
+    metrics: Arc<Metrics>,
+    subprotocols: Vec<Subprotocol>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    ws_config: WebSocketConfig,
+    _alive: mpsc::Sender<()>,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        listener: Arc<ListenerConfig>,
+        cfg: Arc<ConnectionConfig>,
+        router_tx: mpsc::Sender<Input>,
+        metrics: Arc<Metrics>,
+        alive: mpsc::Sender<()>,
+    ) -> Self {
+        let mut subprotocols = Vec::new();
+        for s in &listener.serializers {
+            subprotocols.push(Subprotocol::new(*s, false));
+        }
+        if listener.batched {
+            for s in &listener.serializers {
+                subprotocols.push(Subprotocol::new(*s, true));
+            }
+        }
+        let max = cfg.max_message_size.max(512);
+        let write_buf = cfg.websocket_write_buffer;
+        let ws_config = WebSocketConfig::default()
+            .read_buffer_size(cfg.websocket_read_buffer.max(256))
+            .write_buffer_size(write_buf)
+            .max_write_buffer_size(write_buf.saturating_add(max).saturating_add(64 * 1024))
+            .max_message_size(Some(max))
+            .max_frame_size(Some(max));
+        let tls = listener.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+        Shared {
+            listener,
+            cfg,
+            router_tx,
+            metrics,
+            subprotocols,
+            tls,
+            ws_config,
+            _alive: alive,
+        }
+    }
+}
+
+/// Decrements the open-connection gauge when the task ends, however it ends.
+struct OpenGuard(Arc<Shared>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        drop_one(&self.0.metrics.open_connections);
+    }
+}
+
+/// Spawns the task serving one accepted socket.
+pub(crate) fn spawn<S>(stream: S, peer: String, shared: Arc<Shared>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    bump(&shared.metrics.accepted);
+    bump(&shared.metrics.open_connections);
+    tokio::spawn(async move {
+        let guard = OpenGuard(shared);
+        let shared = &*guard.0;
+        let deadline = Instant::now() + shared.cfg.handshake_timeout;
+        match &shared.tls {
+            Some(acceptor) => match timeout_at(deadline, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => serve(tls, &peer, deadline, shared).await,
+                Ok(Err(e)) => {
+                    bump(&shared.metrics.handshake_failures);
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                }
+                Err(_) => {
+                    bump(&shared.metrics.handshake_timeouts);
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                }
+            },
+            None => serve(stream, &peer, deadline, shared).await,
+        }
+    });
+}
+
+async fn serve<S>(stream: S, peer: &str, deadline: Instant, shared: &Shared)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let first = match timeout_at(deadline, Prefixed::read_first(stream)).await {
+        Ok(Ok(Some(f))) => f,
+        Ok(Ok(None)) | Ok(Err(_)) => {
+            bump(&shared.metrics.handshake_failures);
+            tracing::debug!(%peer, "connection closed before the handshake");
+            return;
+        }
+        Err(_) => {
+            bump(&shared.metrics.handshake_timeouts);
+            tracing::debug!(%peer, "handshake timed out");
+            return;
+        }
+    };
+    let (octet, stream) = first;
+    if rawsocket::is_rawsocket(octet) {
+        if shared.listener.rawsocket {
+            rawsocket_handshake(stream, peer, deadline, shared).await;
+        } else {
+            bump(&shared.metrics.handshake_failures);
+            tracing::debug!(%peer, "RawSocket is not enabled on this listener");
+        }
+    } else if shared.listener.websocket {
+        websocket_handshake(stream, peer, deadline, shared).await;
+    } else {
+        bump(&shared.metrics.handshake_failures);
+        tracing::debug!(%peer, "not a RawSocket handshake (WebSocket is not enabled)");
+    }
+}
+
+/// A connection registered with the router task.
+struct Registered {
+    conn: ConnId,
+    out_rx: mpsc::Receiver<Out>,
+    kill: Arc<Notify>,
+    _closed: ClosedGuard,
+}
+
+/// Tells the router task the connection is gone, whichever way the task ends.
+struct ClosedGuard {
+    conn: ConnId,
+    router_tx: mpsc::Sender<Input>,
+    metrics: Arc<Metrics>,
+}
+
+impl Drop for ClosedGuard {
+    fn drop(&mut self) {
+        drop_one(&self.metrics.established);
+        let input = Input::Closed(self.conn);
+        match self.router_tx.try_send(input) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(input)) => {
+                let tx = self.router_tx.clone();
+                tokio::spawn(async move {
+                    let _ = tx.send(input).await;
+                });
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+}
+
+async fn register(shared: &Shared) -> Option<Registered> {
+    let (out, out_rx) = mpsc::channel(shared.cfg.outgoing_queue.max(1));
+    let kill = Arc::new(Notify::new());
+    let (reply, rx) = oneshot::channel();
+    shared
+        .router_tx
+        .send(Input::Open {
+            out,
+            kill: kill.clone(),
+            reply,
+        })
+        .await
+        .ok()?;
+    let conn = rx.await.ok()??;
+    bump(&shared.metrics.established);
+    Some(Registered {
+        conn,
+        out_rx,
+        kill,
+        _closed: ClosedGuard {
+            conn,
+            router_tx: shared.router_tx.clone(),
+            metrics: shared.metrics.clone(),
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// RawSocket
+// ---------------------------------------------------------------------------------------------
+
+async fn rawsocket_handshake<S>(mut s: S, peer: &str, deadline: Instant, shared: &Shared)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let mut request = [0u8; 4];
+    match timeout_at(deadline, s.read_exact(&mut request)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(_)) => {
+            bump(&shared.metrics.handshake_failures);
+            return;
+        }
+        Err(_) => {
+            bump(&shared.metrics.handshake_timeouts);
+            return;
+        }
+    }
+    let hs = ServerHandshake::new(
+        &shared.listener.serializers,
+        MaxLength::at_most(shared.cfg.max_message_size),
+    );
+    let (negotiated, reply) = match hs.handle_request(request) {
+        Ok(ok) => ok,
+        Err(rejection) => {
+            bump(&shared.metrics.handshake_failures);
+            tracing::debug!(%peer, error = %rejection.error, "RawSocket handshake refused");
+            if let Some(reply) = rejection.reply {
+                let _ = timeout_at(deadline, write_and_close(&mut s, &reply)).await;
+            }
+            return;
+        }
+    };
+    let Some(reg) = register(shared).await else {
+        bump(&shared.metrics.refused);
+        tracing::warn!(%peer, "connection refused: connection limit reached");
+        let reply = ServerHandshake::refuse(HandshakeErrorCode::ConnectionLimitReached);
+        let _ = timeout_at(deadline, write_and_close(&mut s, &reply)).await;
+        return;
+    };
+    if !matches!(timeout_at(deadline, s.write_all(&reply)).await, Ok(Ok(()))) {
+        return;
+    }
+    tracing::debug!(%peer, conn = ?reg.conn, serializer = negotiated.serializer.name(), "RawSocket session transport open");
+    let link = Link::new(LinkConfig::rawsocket(negotiated));
+    run_rawsocket(s, link, reg, shared).await;
+}
+
+async fn write_and_close<S: AsyncWrite + Unpin>(s: &mut S, bytes: &[u8]) -> std::io::Result<()> {
+    s.write_all(bytes).await?;
+    s.shutdown().await
+}
+
+/// Reads once from `s` into the per-thread buffer and feeds the octets to the link at once
+/// (so the buffer never lives across an await). Messages go to `msgs`, a receive error to
+/// `err`. `Ok(0)`: end of stream.
+fn poll_read_link<S: AsyncRead + Unpin>(
+    s: &mut S,
+    link: &mut Link,
+    cx: &mut Context<'_>,
+    msgs: &mut Vec<Message>,
+    err: &mut Option<LinkError>,
+) -> Poll<std::io::Result<usize>> {
+    let mut read_with = |buf: &mut [u8]| {
+        let mut rb = ReadBuf::new(buf);
+        match Pin::new(&mut *s).poll_read(cx, &mut rb) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(())) => {
+                let mut input = rb.filled();
+                let n = input.len();
+                loop {
+                    match link.receive_rawsocket(&mut input) {
+                        Ok(Some(Incoming::Message(m))) => msgs.push(m),
+                        Ok(Some(Incoming::Pong(_))) => {}
+                        Ok(None) => break,
+                        Err(e) => {
+                            *err = Some(e);
+                            break;
+                        }
+                    }
+                }
+                Poll::Ready(Ok(n))
+            }
+        }
+    };
+    READ_BUF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => read_with(&mut buf[..]),
+        // Not reentrant in practice; a private buffer keeps it correct anyway.
+        Err(_) => read_with(&mut vec![0; READ_CHUNK][..]),
+    })
+}
+
+/// Liveness bookkeeping shared by both transports: idle timeout and keepalive pings.
+struct Liveness {
+    idle: Option<Duration>,
+    ping: Option<Duration>,
+    last_rx: Instant,
+    pinged: bool,
+}
+
+enum Tick {
+    Nothing,
+    Ping,
+    Idle,
+}
+
+impl Liveness {
+    fn new(cfg: &ConnectionConfig) -> Self {
+        Liveness {
+            idle: cfg.idle_timeout,
+            ping: cfg.ping_interval,
+            last_rx: Instant::now(),
+            pinged: false,
+        }
+    }
+
+    fn received(&mut self) {
+        self.last_rx = Instant::now();
+        self.pinged = false;
+    }
+
+    fn deadline(&self) -> Instant {
+        let far = self.last_rx + Duration::from_secs(86_400 * 365);
+        let idle = self.idle.map_or(far, |d| self.last_rx + d);
+        let ping = match self.ping {
+            Some(d) if !self.pinged => self.last_rx + d,
+            _ => far,
+        };
+        idle.min(ping)
+    }
+
+    fn tick(&mut self) -> Tick {
+        let now = Instant::now();
+        if self.idle.is_some_and(|d| now >= self.last_rx + d) {
+            return Tick::Idle;
+        }
+        if !self.pinged && self.ping.is_some_and(|d| now >= self.last_rx + d) {
+            self.pinged = true;
+            return Tick::Ping;
+        }
+        Tick::Nothing
+    }
+}
+
+/// What a write burst ended with.
+enum Burst {
+    /// Keep going.
+    Continue,
+    /// Close the connection (after what was written), for this reason.
+    Close(CloseReason),
+    /// A message could not be encoded: close as an internal error.
+    EncodeFailed,
+}
+
+/// Appends `item` framed for `link` to `buf` (RawSocket frame or batch element).
+fn frame_item(link: &Link, item: Out, buf: &mut Vec<u8>) -> Burst {
+    let r = match item {
+        Out::Msg(m) => link.encode(&m, buf),
+        Out::Shared(sm) => match sm.encoded(link.serializer()) {
+            Some(b) => link.write_encoded(b, buf),
+            None => return Burst::EncodeFailed,
+        },
+        Out::Close(reason) => return Burst::Close(reason),
+    };
+    match r {
+        Ok(()) => Burst::Continue,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot encode a message for a connection");
+            Burst::EncodeFailed
+        }
+    }
+}
+
+/// Collects `first` and whatever else is queued (up to [`WRITE_BURST`] octets) into `buf`.
+fn collect_burst(
+    link: &Link,
+    first: Out,
+    rx: &mut mpsc::Receiver<Out>,
+    buf: &mut Vec<u8>,
+) -> Burst {
+    let mut item = first;
+    loop {
+        match frame_item(link, item, buf) {
+            Burst::Continue => {}
+            other => return other,
+        }
+        if buf.len() >= WRITE_BURST {
+            return Burst::Continue;
+        }
+        match rx.try_recv() {
+            Ok(next) => item = next,
+            Err(_) => return Burst::Continue,
+        }
+    }
+}
+
+/// How a connection loop ended.
+enum End {
+    /// Peer closed, or an IO error.
+    Gone,
+    /// The router killed it (slow consumer): drop at once.
+    Killed,
+    /// Close with this reason (after flushing).
+    Close(CloseReason),
+    /// Close after a transport error of ours or the peer's.
+    Abort(ws::CloseReason),
+}
+
+async fn run_rawsocket<S>(mut s: S, mut link: Link, mut reg: Registered, shared: &Shared)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let cfg = &*shared.cfg;
+    let conn = reg.conn;
+    let mut pending: VecDeque<Input> = VecDeque::new();
+    let mut reading = true;
+    let mut live = Liveness::new(cfg);
+    let mut timer = pin!(sleep_until(live.deadline()));
+    let mut wbuf: Vec<u8> = Vec::new();
+    let end = loop {
+        let mut msgs = Vec::new();
+        let mut err = None;
+        tokio::select! {
+            biased;
+            () = reg.kill.notified() => break End::Killed,
+            item = reg.out_rx.recv() => {
+                let Some(first) = item else { break End::Gone };
+                let burst = collect_burst(&link, first, &mut reg.out_rx, &mut wbuf);
+                if !wbuf.is_empty() {
+                    match write_guarded(&mut s, &wbuf, cfg.write_timeout, &reg.kill).await {
+                        WriteResult::Ok => {}
+                        WriteResult::Failed => break End::Gone,
+                        WriteResult::Killed => break End::Killed,
+                        WriteResult::TimedOut => {
+                            bump(&shared.metrics.write_timeouts);
+                            tracing::warn!(?conn, "write timed out, disconnecting");
+                            break End::Gone;
+                        }
+                    }
+                }
+                wbuf.clear();
+                if wbuf.capacity() > WRITE_BURST {
+                    wbuf = Vec::new();
+                }
+                match burst {
+                    Burst::Continue => {}
+                    Burst::Close(reason) => break End::Close(reason),
+                    Burst::EncodeFailed => {
+                        bump(&shared.metrics.encode_failures);
+                        break End::Abort(ws::CloseReason::Internal);
+                    }
+                }
+            }
+            permit = shared.router_tx.reserve(), if !pending.is_empty() => {
+                let Ok(permit) = permit else { break End::Gone };
+                if let Some(input) = pending.pop_front() {
+                    permit.send(input);
+                }
+            }
+            r = poll_fn(|cx| poll_read_link(&mut s, &mut link, cx, &mut msgs, &mut err)),
+                if reading && pending.is_empty() =>
+            {
+                match r {
+                    Ok(0) | Err(_) => break End::Gone,
+                    Ok(_) => live.received(),
+                }
+                if !msgs.is_empty() {
+                    pending.push_back(Input::Messages(conn, msgs));
+                }
+                if let Some(e) = err {
+                    reading = false;
+                    match link_error_input(conn, e) {
+                        Ok(input) => pending.push_back(input),
+                        Err(reason) => {
+                            bump(&shared.metrics.framing_errors);
+                            tracing::debug!(?conn, "RawSocket framing error, closing");
+                            break End::Abort(reason);
+                        }
+                    }
+                }
+                if link.has_pending_pongs() {
+                    let mut pongs = Vec::new();
+                    link.take_pongs(&mut pongs);
+                    match write_guarded(&mut s, &pongs, cfg.write_timeout, &reg.kill).await {
+                        WriteResult::Ok => {}
+                        WriteResult::Killed => break End::Killed,
+                        _ => break End::Gone,
+                    }
+                }
+            }
+            () = &mut timer => {
+                match live.tick() {
+                    Tick::Idle => {
+                        bump(&shared.metrics.idle_timeouts);
+                        tracing::debug!(?conn, "idle timeout");
+                        break End::Abort(ws::CloseReason::PolicyViolation);
+                    }
+                    Tick::Ping => {
+                        let mut ping = Vec::new();
+                        let _ = encode_frame(FrameKind::Ping, b"", &mut ping);
+                        match write_guarded(&mut s, &ping, cfg.write_timeout, &reg.kill).await {
+                            WriteResult::Ok => {}
+                            WriteResult::Killed => break End::Killed,
+                            _ => break End::Gone,
+                        }
+                    }
+                    Tick::Nothing => {}
+                }
+                timer.as_mut().reset(live.deadline());
+            }
+        }
+    };
+    match end {
+        End::Gone | End::Killed => {}
+        End::Close(_) | End::Abort(_) => {
+            let _ = timeout(cfg.write_timeout, s.shutdown()).await;
+        }
+    }
+    drop(reg);
+}
+
+/// A receive error becomes an input for the router (it answers with ABORT and closes), or,
+/// for a broken transport, the reason to close at once.
+fn link_error_input(conn: ConnId, e: LinkError) -> Result<Input, ws::CloseReason> {
+    match e {
+        LinkError::Decode(d) => Ok(Input::DecodeError(conn, d)),
+        LinkError::TooLarge { size, limit } => Ok(Input::DecodeError(
+            conn,
+            DecodeError::TooLarge { size, limit },
+        )),
+        other => Err(other.close_reason()),
+    }
+}
+
+enum WriteResult {
+    Ok,
+    Failed,
+    TimedOut,
+    Killed,
+}
+
+/// Writes all of `buf`, giving up after `limit` or when the router kills the connection
+/// (the stream is abandoned in both cases, so dropping the write future is fine).
+async fn write_guarded<S: AsyncWrite + Unpin>(
+    s: &mut S,
+    buf: &[u8],
+    limit: Duration,
+    kill: &Notify,
+) -> WriteResult {
+    tokio::select! {
+        biased;
+        () = kill.notified() => WriteResult::Killed,
+        r = timeout(limit, s.write_all(buf)) => match r {
+            Ok(Ok(())) => WriteResult::Ok,
+            Ok(Err(_)) => WriteResult::Failed,
+            Err(_) => WriteResult::TimedOut,
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket
+// ---------------------------------------------------------------------------------------------
+
+fn error_response(status: StatusCode, text: &str) -> ErrorResponse {
+    let mut r = ErrorResponse::new(Some(text.to_owned()));
+    *r.status_mut() = status;
+    r
+}
+
+async fn websocket_handshake<S>(s: S, peer: &str, deadline: Instant, shared: &Shared)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let mut chosen: Option<Subprotocol> = None;
+    let paths = &shared.listener.websocket_paths;
+    let enabled = &shared.subprotocols;
+    // The signature is tungstenite's (its error response type is large).
+    #[allow(clippy::result_large_err)]
+    let callback = |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
+        let path = req.uri().path();
+        if !paths.is_empty() && !paths.iter().any(|p| p == path) {
+            return Err(error_response(
+                StatusCode::NOT_FOUND,
+                "no WAMP endpoint here",
+            ));
+        }
+        let offered = req
+            .headers()
+            .get_all("sec-websocket-protocol")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        match ws::negotiate(enabled, offered) {
+            Some(p) => {
+                resp.headers_mut()
+                    .insert("sec-websocket-protocol", HeaderValue::from_static(p.name()));
+                chosen = Some(p);
+                Ok(resp)
+            }
+            None => Err(error_response(
+                StatusCode::BAD_REQUEST,
+                "no supported WAMP subprotocol offered",
+            )),
+        }
+    };
+    let accepted = timeout_at(
+        deadline,
+        tokio_tungstenite::accept_hdr_async_with_config(s, callback, Some(shared.ws_config)),
+    )
+    .await;
+    let wss = match accepted {
+        Ok(Ok(wss)) => wss,
+        Ok(Err(e)) => {
+            bump(&shared.metrics.handshake_failures);
+            tracing::debug!(%peer, error = %e, "WebSocket handshake failed");
+            return;
+        }
+        Err(_) => {
+            bump(&shared.metrics.handshake_timeouts);
+            tracing::debug!(%peer, "WebSocket handshake timed out");
+            return;
+        }
+    };
+    let Some(subprotocol) = chosen else {
+        // The callback accepted, so it chose; nothing else can get here.
+        bump(&shared.metrics.handshake_failures);
+        return;
+    };
+    let mut wss = wss;
+    let Some(reg) = register(shared).await else {
+        bump(&shared.metrics.refused);
+        tracing::warn!(%peer, "connection refused: connection limit reached");
+        let frame = CloseFrame {
+            code: CloseCode::Again,
+            reason: Utf8Bytes::from_static("connection limit reached"),
+        };
+        let _ = timeout(CLOSE_WAIT, wss.close(Some(frame))).await;
+        return;
+    };
+    tracing::debug!(%peer, conn = ?reg.conn, %subprotocol, "WebSocket session transport open");
+    let mut lc = LinkConfig::websocket(subprotocol);
+    lc.max_incoming = shared.cfg.max_message_size;
+    lc.max_outgoing = shared.cfg.max_message_size;
+    run_websocket(wss, Link::new(lc), reg, shared).await;
+}
+
+/// Turns one queued item into WebSocket messages: appended to `batch` on a batched link,
+/// else fed to `out`.
+fn ws_item(link: &Link, item: Out, batch: &mut Vec<u8>, out: &mut Vec<WsMessage>) -> Burst {
+    if link.subprotocol().is_some_and(|p| p.batched) {
+        return frame_item(link, item, batch);
+    }
+    let bytes = match item {
+        Out::Msg(m) => {
+            let mut b = Vec::new();
+            if let Err(e) = link.encode(&m, &mut b) {
+                tracing::warn!(error = %e, "cannot encode a message for a connection");
+                return Burst::EncodeFailed;
+            }
+            Bytes::from(b)
+        }
+        Out::Shared(sm) => match sm.encoded(link.serializer()) {
+            Some(b) if b.len() <= link.max_outgoing() => b.clone(),
+            _ => return Burst::EncodeFailed,
+        },
+        Out::Close(reason) => return Burst::Close(reason),
+    };
+    match ws_message(link, bytes) {
+        Some(m) => {
+            out.push(m);
+            Burst::Continue
+        }
+        None => Burst::EncodeFailed,
+    }
+}
+
+fn ws_message(link: &Link, bytes: Bytes) -> Option<WsMessage> {
+    match link.frame_type() {
+        FrameType::Binary => Some(WsMessage::Binary(bytes)),
+        FrameType::Text => Utf8Bytes::try_from(bytes).ok().map(WsMessage::Text),
+    }
+}
+
+/// Collects `first` and whatever else is queued into WebSocket messages (on a batched link,
+/// as few batches as the peer's message limit allows).
+fn ws_burst(
+    link: &Link,
+    first: Out,
+    rx: &mut mpsc::Receiver<Out>,
+    out: &mut Vec<WsMessage>,
+) -> Burst {
+    let mut batch = Vec::new();
+    let mut item = first;
+    let mut flushed = 0usize;
+    let result = loop {
+        let before = batch.len();
+        let queued = out.len();
+        let r = ws_item(link, item, &mut batch, out);
+        flushed += out
+            .get(queued..)
+            .map_or(0, |new| new.iter().map(WsMessage::len).sum());
+        if !matches!(r, Burst::Continue) {
+            break r;
+        }
+        // A batch must stay within the peer's message limit: start a new one before it
+        // would overflow.
+        if batch.len() > link.max_outgoing() && before > 0 {
+            let tail = batch.split_off(before);
+            let full = std::mem::replace(&mut batch, tail);
+            flushed += full.len();
+            if let Some(m) = ws_message(link, Bytes::from(full)) {
+                out.push(m);
+            }
+        }
+        if flushed + batch.len() >= WRITE_BURST {
+            break Burst::Continue;
+        }
+        match rx.try_recv() {
+            Ok(next) => item = next,
+            Err(_) => break Burst::Continue,
+        }
+    };
+    if !batch.is_empty() {
+        if let Some(m) = ws_message(link, Bytes::from(batch)) {
+            out.push(m);
+        }
+    }
+    result
+}
+
+async fn run_websocket<S>(
+    mut wss: WebSocketStream<S>,
+    link: Link,
+    mut reg: Registered,
+    shared: &Shared,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let cfg = &*shared.cfg;
+    let conn = reg.conn;
+    let mut pending: VecDeque<Input> = VecDeque::new();
+    let mut reading = true;
+    let mut live = Liveness::new(cfg);
+    let mut timer = pin!(sleep_until(live.deadline()));
+    let mut out: Vec<WsMessage> = Vec::new();
+    let end = loop {
+        tokio::select! {
+            biased;
+            () = reg.kill.notified() => break End::Killed,
+            item = reg.out_rx.recv() => {
+                let Some(first) = item else { break End::Gone };
+                let burst = ws_burst(&link, first, &mut reg.out_rx, &mut out);
+                if !out.is_empty() {
+                    match ws_write(&mut wss, &mut out, cfg.write_timeout, &reg.kill).await {
+                        WriteResult::Ok => {}
+                        WriteResult::Failed => break End::Gone,
+                        WriteResult::Killed => break End::Killed,
+                        WriteResult::TimedOut => {
+                            bump(&shared.metrics.write_timeouts);
+                            tracing::warn!(?conn, "write timed out, disconnecting");
+                            break End::Gone;
+                        }
+                    }
+                }
+                match burst {
+                    Burst::Continue => {}
+                    Burst::Close(reason) => break End::Close(reason),
+                    Burst::EncodeFailed => {
+                        bump(&shared.metrics.encode_failures);
+                        break End::Abort(ws::CloseReason::Internal);
+                    }
+                }
+            }
+            permit = shared.router_tx.reserve(), if !pending.is_empty() => {
+                let Ok(permit) = permit else { break End::Gone };
+                if let Some(input) = pending.pop_front() {
+                    permit.send(input);
+                }
+            }
+            next = wss.next(), if reading && pending.is_empty() => {
+                live.received();
+                let payload = match next {
+                    None => break End::Gone,
+                    Some(Ok(WsMessage::Text(t))) => Bytes::from(t),
+                    Some(Ok(WsMessage::Binary(b))) => b,
+                    Some(Ok(WsMessage::Close(_))) => break End::Gone,
+                    Some(Ok(_)) => continue, // ping, pong: answered by tungstenite
+                    Some(Err(tungstenite::Error::Capacity(
+                        tungstenite::error::CapacityError::MessageTooLong { size, max_size },
+                    ))) => {
+                        reading = false;
+                        pending.push_back(Input::DecodeError(
+                            conn,
+                            DecodeError::TooLarge { size, limit: max_size },
+                        ));
+                        continue;
+                    }
+                    Some(Err(tungstenite::Error::Protocol(
+                        tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                    ))) => break End::Gone,
+                    Some(Err(tungstenite::Error::Protocol(e))) => {
+                        bump(&shared.metrics.framing_errors);
+                        tracing::debug!(?conn, error = %e, "WebSocket protocol error");
+                        break End::Abort(ws::CloseReason::ProtocolError);
+                    }
+                    Some(Err(_)) => break End::Gone,
+                };
+                let mut msgs = Vec::new();
+                match link.receive_websocket(&payload) {
+                    Ok(iter) => {
+                        for r in iter {
+                            match r {
+                                Ok(m) => msgs.push(m),
+                                Err(e) => {
+                                    reading = false;
+                                    if !msgs.is_empty() {
+                                        pending.push_back(Input::Messages(conn, std::mem::take(&mut msgs)));
+                                    }
+                                    match link_error_input(conn, e) {
+                                        Ok(input) => pending.push_back(input),
+                                        Err(_) => break,
+                                    }
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        reading = false;
+                        if let Ok(input) = link_error_input(conn, e) {
+                            pending.push_back(input);
+                        }
+                    }
+                }
+                if !msgs.is_empty() {
+                    pending.push_back(Input::Messages(conn, msgs));
+                }
+                if !reading && pending.is_empty() {
+                    break End::Abort(ws::CloseReason::ProtocolError);
+                }
+            }
+            () = &mut timer => {
+                match live.tick() {
+                    Tick::Idle => {
+                        bump(&shared.metrics.idle_timeouts);
+                        tracing::debug!(?conn, "idle timeout");
+                        break End::Abort(ws::CloseReason::PolicyViolation);
+                    }
+                    Tick::Ping => {
+                        let mut ping = vec![WsMessage::Ping(Bytes::new())];
+                        match ws_write(&mut wss, &mut ping, cfg.write_timeout, &reg.kill).await {
+                            WriteResult::Ok => {}
+                            WriteResult::Killed => break End::Killed,
+                            _ => break End::Gone,
+                        }
+                    }
+                    Tick::Nothing => {}
+                }
+                timer.as_mut().reset(live.deadline());
+            }
+        }
+    };
+    let code = match end {
+        End::Gone | End::Killed => None,
+        End::Close(reason) => Some(reason.transport()),
+        End::Abort(reason) => Some(reason),
+    };
+    if let Some(reason) = code {
+        let frame = CloseFrame {
+            code: CloseCode::from(reason.websocket_code()),
+            reason: Utf8Bytes::default(),
+        };
+        // Send our close frame, then wait a little for the peer's.
+        let _ = timeout(CLOSE_WAIT, async {
+            if wss.close(Some(frame)).await.is_ok() {
+                while let Some(Ok(_)) = wss.next().await {}
+            }
+        })
+        .await;
+    }
+    drop(reg);
+}
+
+/// Feeds every message of `out` and flushes once (one syscall for many messages when they
+/// fit the write buffer), within `limit`, unless the connection is killed meanwhile.
+async fn ws_write<S>(
+    wss: &mut WebSocketStream<S>,
+    out: &mut Vec<WsMessage>,
+    limit: Duration,
+    kill: &Notify,
+) -> WriteResult
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let write = async {
+        for m in out.drain(..) {
+            wss.feed(m).await?;
+        }
+        wss.flush().await
+    };
+    let r = tokio::select! {
+        biased;
+        () = kill.notified() => WriteResult::Killed,
+        r = timeout(limit, write) => match r {
+            Ok(Ok(())) => WriteResult::Ok,
+            Ok(Err(_)) => WriteResult::Failed,
+            Err(_) => WriteResult::TimedOut,
+        },
+    };
+    out.clear();
+    r
+}
