@@ -733,6 +733,7 @@ impl Router {
                 );
                 self.leave(now, realm, session);
             }
+            self.drop_auth(id);
             self.disarm_hello_timer(id);
             if let Some(c) = self.conn_mut(id) {
                 c.state = ConnState::Closed;

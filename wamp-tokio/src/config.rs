@@ -19,7 +19,7 @@
 //! let server = file.to_server_config(std::path::Path::new(".")).unwrap();
 //! assert_eq!(server.listeners.len(), 1);
 //! assert!(!server.listeners[0].websocket);
-//! assert_eq!(server.router.realms[0].as_str(), "com.example");
+//! assert_eq!(server.router.realms[0].name.as_str(), "com.example");
 //!
 //! let err = FileConfig::parse("[limits]\nmax_sesions = 3").unwrap_err();
 //! assert!(err.to_string().contains("max_sesions"));
@@ -302,7 +302,7 @@ impl FileConfig {
         sc.seed = r.seed;
 
         router.realms = if self.realms.is_empty() {
-            vec![Uri::from("realm1")]
+            vec![Uri::from("realm1").into()]
         } else {
             let mut realms = Vec::new();
             for (i, realm) in self.realms.iter().enumerate() {
@@ -321,7 +321,7 @@ impl FileConfig {
                 }
                 realms.push(uri);
             }
-            realms
+            realms.into_iter().map(Into::into).collect()
         };
 
         let l = &self.limits;
@@ -560,7 +560,7 @@ mod tests {
             .unwrap()
             .to_server_config(Path::new("."))
             .unwrap();
-        assert_eq!(c.router.realms, vec![Uri::from("realm1")]);
+        assert_eq!(c.router.realms, vec![Uri::from("realm1").into()]);
         assert_eq!(c.listeners.len(), 1);
         assert_eq!(
             c.listeners[0].endpoint,

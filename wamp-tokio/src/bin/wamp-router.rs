@@ -69,7 +69,7 @@ fn main() -> ExitCode {
             }
             realms.push(uri);
         }
-        config.router.realms = realms;
+        config.router.realms = realms.into_iter().map(Into::into).collect();
     }
 
     let filter = match (&args.log, std::env::var("RUST_LOG").ok(), &file.log) {
@@ -99,7 +99,12 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         let listeners = config.listeners.clone();
-        let realms: Vec<String> = config.router.realms.iter().map(|r| r.to_string()).collect();
+        let realms: Vec<String> = config
+            .router
+            .realms
+            .iter()
+            .map(|r| r.name.to_string())
+            .collect();
         let server = match Server::bind(config).await {
             Ok(s) => s,
             Err(e) => {
