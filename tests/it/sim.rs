@@ -190,7 +190,7 @@ impl Sim {
                         self.t(),
                         ticket.get()
                     ));
-                    self.decisions.push_back((ticket, request));
+                    self.decisions.push_back((ticket, *request));
                 }
                 other => panic!("unexpected action {other:?}"),
             }

@@ -155,7 +155,7 @@ pub enum RouterAction {
     NeedDecision {
         /// Quote it in the answer.
         ticket: DecisionTicket,
-        /// The question.
-        request: DecisionRequest,
+        /// The question (boxed: it is rare and large, and actions are moved often).
+        request: Box<DecisionRequest>,
     },
 }

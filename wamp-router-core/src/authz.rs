@@ -225,6 +225,11 @@ impl Authorizer {
         }
     }
 
+    /// Whether the realm has no roles: everything is allowed, nothing disclosed.
+    pub(crate) fn allows_all(&self) -> bool {
+        self.roles.is_none()
+    }
+
     /// Whether sessions may join with `authrole` (roles configured: it must be one of them).
     pub(crate) fn has_role(&self, authrole: &str) -> bool {
         self.roles.as_ref().is_none_or(|r| r.contains_key(authrole))

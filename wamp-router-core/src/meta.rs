@@ -338,10 +338,14 @@ fn lookup_policy(args: &[Value]) -> Option<MatchPolicy> {
 impl Realm {
     /// Publishes the meta events the broker and dealer recorded (only those someone
     /// subscribed to are built at all).
+    #[inline]
     pub(crate) fn flush_meta(&mut self, ctx: &mut Ctx<'_>) {
-        if ctx.meta.is_empty() {
-            return;
+        if !ctx.meta.is_empty() {
+            self.publish_recorded(ctx);
         }
+    }
+
+    fn publish_recorded(&mut self, ctx: &mut Ctx<'_>) {
         let mut events = std::mem::take(ctx.meta);
         for e in events.drain(..) {
             let topic = e.topic();

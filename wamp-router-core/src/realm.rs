@@ -68,6 +68,8 @@ pub(crate) struct Realm {
     pub(crate) auth: RealmAuth,
     pub(crate) authz: Authorizer,
     pub(crate) on_leave_with_identity: bool,
+    /// Whether requests may wait for dynamic authorization (some role is dynamic).
+    may_park: bool,
 }
 
 /// The request ID and type of a message that is a request (for refusals).
@@ -109,6 +111,7 @@ impl Realm {
             auth: RealmAuth::new(config.auth.clone(), entropy),
             authz: Authorizer::new(&config.roles, seed),
             on_leave_with_identity: config.on_leave_with_identity,
+            may_park: config.roles.iter().any(|r| r.dynamic),
         }
     }
 
@@ -157,6 +160,9 @@ impl Realm {
         sid: SessionId,
         msg: Message,
     ) -> Result<(), Fault> {
+        if !self.may_park {
+            return self.process(ctx, sid, msg);
+        }
         let max = ctx.config.max_queued_messages_per_session;
         let Some(s) = self.sessions.get_mut(&sid) else {
             return Ok(());
@@ -217,7 +223,14 @@ impl Realm {
         n
     }
 
+    #[inline(always)]
     fn process(&mut self, ctx: &mut Ctx<'_>, sid: SessionId, msg: Message) -> Result<(), Fault> {
+        if self.authz.allows_all() {
+            // No roles: every authorization is granted, nothing to work out.
+            let all = Some(AuthzDecision::allow());
+            self.dispatch(ctx, sid, msg, [all, all])?;
+            return Ok(());
+        }
         let needs = self.needs(ctx, sid, &msg);
         self.authorize(ctx, sid, msg, needs)
     }
@@ -231,12 +244,11 @@ impl Realm {
         msg: Message,
         mut needs: Needs,
     ) -> Result<(), Fault> {
-        let Some(session) = self.sessions.get(&sid) else {
-            return Ok(());
-        };
-        let role = session.identity.authrole.clone();
         while let Some((i, action, uri)) = needs.next() {
-            match self.authz.check(&role, action, uri) {
+            let Some(session) = self.sessions.get(&sid) else {
+                return Ok(());
+            };
+            match self.authz.check(&session.identity.authrole, action, uri) {
                 Verdict::Decided(d) => {
                     if let Some(g) = needs.granted.get_mut(i) {
                         *g = Some(d);
@@ -261,14 +273,14 @@ impl Realm {
                         realm: self.name.clone(),
                         session: sid,
                         authid: session.identity.authid.to_string(),
-                        authrole: role.to_string(),
+                        authrole: session.identity.authrole.to_string(),
                         action,
                         uri: uri.clone(),
                         options: options_of(&msg),
                     };
                     ctx.out.push_back(RouterAction::NeedDecision {
                         ticket,
-                        request: DecisionRequest::Authorize(request),
+                        request: Box::new(DecisionRequest::Authorize(request)),
                     });
                     if let Some(s) = self.sessions.get_mut(&sid) {
                         s.parked = Some(Box::new(Parked { msg, ticket, needs }));
@@ -384,10 +396,10 @@ impl Realm {
                 self.dealer.unregister(ctx, &mut self.sessions, sid, m);
             }
             Message::Call(m) => {
-                let meta = (m.procedure.is_valid(ctx.config.uri_rules)
-                    && !self.dealer.is_pending_call(sid, m.request))
-                .then(|| Proc::parse(m.procedure.as_str()))
-                .flatten();
+                let meta = Proc::parse(m.procedure.as_str()).filter(|_| {
+                    m.procedure.is_valid(ctx.config.uri_rules)
+                        && !self.dealer.is_pending_call(sid, m.request)
+                });
                 match meta {
                     Some(p) => {
                         check(&mut self.sessions, m.request)?;

@@ -733,6 +733,7 @@ impl Router {
                 );
                 self.leave(now, realm, session);
             }
+            self.drop_auth(id);
             self.disarm_hello_timer(id);
             if let Some(c) = self.conn_mut(id) {
                 c.state = ConnState::Closed;
@@ -843,7 +844,14 @@ impl Router {
 
     /// Ends the sessions the meta API killed: GOODBYE to each, then the session leaves; the
     /// connection waits for the GOODBYE reply (within the HELLO timeout).
+    #[inline]
     fn run_kills(&mut self, now: Instant) {
+        if !self.kills.is_empty() {
+            self.kill_now(now);
+        }
+    }
+
+    fn kill_now(&mut self, now: Instant) {
         let mut i = 0;
         while i < self.kills.len() {
             let Some(k) = self.kills.get(i).cloned() else {
@@ -1010,7 +1018,7 @@ impl Router {
                 pending.ticket = Some(ticket);
                 self.out.push_back(RouterAction::NeedDecision {
                     ticket,
-                    request: DecisionRequest::Authenticate(*request),
+                    request: Box::new(DecisionRequest::Authenticate(*request)),
                 });
                 self.park_auth(conn, pending);
             }

@@ -321,7 +321,7 @@ impl FileConfig {
                 }
                 realms.push(RealmConfig::from(uri));
             }
-            realms
+            realms.into_iter().map(Into::into).collect()
         };
 
         let l = &self.limits;
