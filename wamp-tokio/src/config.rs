@@ -321,7 +321,7 @@ impl FileConfig {
                 }
                 realms.push(RealmConfig::from(uri));
             }
-            realms.into_iter().map(Into::into).collect()
+            realms
         };
 
         let l = &self.limits;

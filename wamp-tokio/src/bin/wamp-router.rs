@@ -69,7 +69,7 @@ fn main() -> ExitCode {
             }
             realms.push(wamp_router_core::RealmConfig::from(uri));
         }
-        config.router.realms = realms.into_iter().map(Into::into).collect();
+        config.router.realms = realms;
     }
 
     let filter = match (&args.log, std::env::var("RUST_LOG").ok(), &file.log) {
