@@ -54,7 +54,7 @@ fn silent_or_stalled_handshakes_time_out() {
 #[test]
 fn a_connection_without_hello_is_closed_and_a_session_is_not() {
     let server = TestServer::start(short(|c| {
-        c.router.hello_timeout = Some(Duration::from_millis(200));
+        c.router.hello_timeout = Some(Duration::from_secs(2));
     }));
     let port = server.port();
     rt().block_on(async {
@@ -80,8 +80,8 @@ fn a_connection_without_hello_is_closed_and_a_session_is_not() {
 #[test]
 fn pings_keep_live_peers_and_idle_peers_are_dropped() {
     let server = TestServer::start(short(|c| {
-        c.connection.ping_interval = Some(Duration::from_millis(100));
-        c.connection.idle_timeout = Some(Duration::from_millis(400));
+        c.connection.ping_interval = Some(Duration::from_millis(150));
+        c.connection.idle_timeout = Some(Duration::from_secs(1));
     }));
     let port = server.port();
     rt().block_on(async {
@@ -97,8 +97,8 @@ fn pings_keep_live_peers_and_idle_peers_are_dropped() {
         let mut rs = Peer::connect(port, None, Serializer::Cbor).await;
         rs.join().await;
         let (a, b) = tokio::join!(
-            tokio::time::timeout(Duration::from_millis(1500), ws.recv()),
-            tokio::time::timeout(Duration::from_millis(1500), rs.recv()),
+            tokio::time::timeout(Duration::from_secs(3), ws.recv()),
+            tokio::time::timeout(Duration::from_secs(3), rs.recv()),
         );
         assert!(a.is_err() && b.is_err(), "{a:?} {b:?}");
         drop((ws, rs));
