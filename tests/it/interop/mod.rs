@@ -11,6 +11,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 mod crossbar_reference;
+mod ours_auth_meta;
 mod ours_autobahn;
 
 /// The folder of the committed interop scripts and pins.
@@ -214,6 +215,22 @@ pub(crate) fn autobahn_python(
 ) -> SuiteReport {
     let mut cmd = Command::new(python());
     cmd.arg(scripts_dir().join("ab_suite.py"))
+        .args([url, realm, serializer])
+        .args(only);
+    run_suite(cmd)
+}
+
+/// Runs another autobahn-python script of `tests/interop` (same arguments and output as
+/// `ab_suite.py`).
+pub(crate) fn autobahn_python_script(
+    script: &str,
+    url: &str,
+    realm: &str,
+    serializer: &str,
+    only: &[&str],
+) -> SuiteReport {
+    let mut cmd = Command::new(python());
+    cmd.arg(scripts_dir().join(script))
         .args([url, realm, serializer])
         .args(only);
     run_suite(cmd)
