@@ -3,10 +3,15 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod aclient_crossbar;
+mod aclient_ours;
+mod aclient_scenarios;
+mod bench_smoke;
 mod client_auth_vectors;
 mod client_golden;
 mod client_props;
 mod client_session;
+mod coverage_matrix;
 mod fuzz_corpus;
 mod interop;
 mod proptests;
@@ -21,6 +26,7 @@ mod router_vectors;
 mod server_harness;
 mod server_peer;
 mod server_robustness;
+mod server_router_hooks;
 mod server_timeouts;
 mod server_tls_unix;
 mod server_transport;

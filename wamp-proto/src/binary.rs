@@ -5,9 +5,18 @@
 //!
 //! The encoders write straight into the caller's `Vec<u8>`; serde monomorphises the message
 //! layout code for each format, so there is no intermediate tree and no dynamic dispatch.
+//!
+//! On the decoding side each format keeps its own `deserialize_any` (the byte layouts have
+//! nothing in common); they share the input cursor ([`Reader`]), the nesting bound and the
+//! completeness check of a container ([`nested`]), the item accessor of containers that
+//! carry a count or end at a break byte ([`Items`], used by MessagePack and CBOR; BJData's
+//! typed containers and no-op markers need their own), and the forwarding of every typed
+//! entry point to `deserialize_any` ([`self_describing!`]). All of it is generic and
+//! monomorphised per format: no dynamic dispatch on the decoding path either.
 
 use std::fmt;
 
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess};
 use serde::ser::{self, Serialize};
 
 /// Failure of a hand-written decoder or encoder. The typed errors found by the WAMP seeds
@@ -523,6 +532,171 @@ impl<E: Emit> ser::Serializer for KeySer<'_, E> {
     }
 }
 
+/// The `Deserializer` items every hand-written decoder has alike: not human-readable, and
+/// every typed entry point forwarded to `deserialize_any` (the formats describe themselves).
+macro_rules! self_describing {
+    () => {
+        fn is_human_readable(&self) -> bool {
+            false
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map struct enum identifier ignored_any
+        }
+    };
+}
+pub(crate) use self_describing;
+
+/// A hand-written decoder, as the shared container code sees it.
+pub(crate) trait Source<'de> {
+    /// The byte that ends a container of unknown length, in formats that have such
+    /// containers in the shape [`Items`] reads (CBOR's break); `None` otherwise.
+    const BREAK: Option<u8> = None;
+
+    /// The input.
+    fn reader(&self) -> &Reader<'de>;
+
+    /// The input, to read from.
+    fn reader_mut(&mut self) -> &mut Reader<'de>;
+}
+
+/// Decodes one container: one nesting level deeper (bounded by the reader), `visit` reads the
+/// items and says whether it read the container to its end; a container left unfinished (the
+/// visitor stopped early) is a syntax error, as its remaining bytes would be misread.
+#[inline]
+pub(crate) fn nested<'de, D: Source<'de>, T>(
+    de: &mut D,
+    visit: impl FnOnce(&mut D) -> Result<(T, bool), RawError>,
+) -> Result<T, RawError> {
+    de.reader_mut().enter()?;
+    let (value, complete) = visit(de)?;
+    de.reader_mut().leave();
+    if complete {
+        Ok(value)
+    } else {
+        Err(RawError::Syntax)
+    }
+}
+
+/// The items of a list (elements) or map (entries) that carries its count (`Some`, counting
+/// down to `Some(0)`), or that ends at [`Source::BREAK`] (`None`, until the break is read,
+/// then `Some(0)`).
+pub(crate) struct Items<'a, D> {
+    de: &'a mut D,
+    left: Option<usize>,
+}
+
+impl<'a, 'de, D: Source<'de>> Items<'a, D>
+where
+    for<'b> &'b mut D: de::Deserializer<'de, Error = RawError>,
+{
+    /// Reads a list with `visitor`.
+    #[inline]
+    pub(crate) fn seq<V: de::Visitor<'de>>(
+        de: &'a mut D,
+        left: Option<usize>,
+        visitor: V,
+    ) -> Result<V::Value, RawError> {
+        nested(de, |de| {
+            let mut items = Items { de, left };
+            let value = visitor.visit_seq(&mut items)?;
+            Ok((value, items.left == Some(0)))
+        })
+    }
+
+    /// Reads a map with `visitor`.
+    #[inline]
+    pub(crate) fn map<V: de::Visitor<'de>>(
+        de: &'a mut D,
+        left: Option<usize>,
+        visitor: V,
+    ) -> Result<V::Value, RawError> {
+        nested(de, |de| {
+            let mut items = Items { de, left };
+            let value = visitor.visit_map(&mut items)?;
+            Ok((value, items.left == Some(0)))
+        })
+    }
+
+    /// Whether another item follows (counting it).
+    #[inline]
+    fn next(&mut self) -> Result<bool, RawError> {
+        match self.left {
+            Some(0) => return Ok(false),
+            Some(n) => self.left = Some(n - 1),
+            None => {
+                if let Some(b) = D::BREAK {
+                    let r = self.de.reader_mut();
+                    if r.peek()? == b {
+                        r.advance();
+                        self.left = Some(0);
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// At most the count, and at most the bytes left (each item takes at least one).
+    #[inline]
+    fn hint(&self) -> Option<usize> {
+        let left = self.left?;
+        Some(left.min(self.de.reader().remaining()))
+    }
+}
+
+impl<'de, D: Source<'de>> SeqAccess<'de> for &mut Items<'_, D>
+where
+    for<'b> &'b mut D: de::Deserializer<'de, Error = RawError>,
+{
+    type Error = RawError;
+
+    #[inline]
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, RawError> {
+        if !self.next()? {
+            return Ok(None);
+        }
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.hint()
+    }
+}
+
+impl<'de, D: Source<'de>> MapAccess<'de> for &mut Items<'_, D>
+where
+    for<'b> &'b mut D: de::Deserializer<'de, Error = RawError>,
+{
+    type Error = RawError;
+
+    #[inline]
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, RawError> {
+        if !self.next()? {
+            return Ok(None);
+        }
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    #[inline]
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, RawError> {
+        seed.deserialize(&mut *self.de)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.hint()
+    }
+}
+
 /// A cursor over the input of a hand-written decoder, with its own nesting bound.
 pub(crate) struct Reader<'de> {
     input: &'de [u8],
@@ -614,6 +788,138 @@ impl<'de> Reader<'de> {
     #[inline]
     pub(crate) fn leave(&mut self) {
         self.depth = self.depth.saturating_sub(1);
+    }
+}
+
+/// Test support shared by the three formats' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use serde::de::DeserializeSeed;
+
+    use super::*;
+    use crate::value::{DecodeLimits, DecodeState, ValueSeed};
+    use crate::{DecodeError, Dict, Value};
+
+    /// Decodes one value with `de` under `limits` and checks that no byte follows; errors
+    /// are mapped as `Serializer::decode` maps them.
+    pub(crate) fn decode_value<'de, D>(
+        mut de: D,
+        limits: DecodeLimits,
+        format: &'static str,
+    ) -> Result<Value, DecodeError>
+    where
+        D: Source<'de>,
+        for<'a> &'a mut D: de::Deserializer<'de, Error = RawError>,
+    {
+        let mut state = DecodeState::new(limits);
+        let r = ValueSeed {
+            state: &mut state,
+            depth: 0,
+            human_readable: false,
+        }
+        .deserialize(&mut de)
+        .and_then(|v| de.reader().end().map(|()| v));
+        r.map_err(|e| {
+            state.error.unwrap_or(match e {
+                RawError::TooDeep => DecodeError::TooDeep,
+                RawError::OutOfRange => DecodeError::IntegerOutOfRange,
+                RawError::Syntax | RawError::Custom => DecodeError::Syntax(format),
+            })
+        })
+    }
+
+    /// Values every format's tests round-trip: each variant, the integer widths, the floats
+    /// that need care, empty and large strings and byte strings, and nesting. Each format adds
+    /// the boundaries of its own encoding.
+    pub(crate) fn common_values() -> Vec<Value> {
+        vec![
+            Value::Null,
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Int(i64::MIN),
+            Value::Int(-1),
+            Value::Int(-129),
+            Value::Int(-40_000),
+            Value::Int(-3_000_000_000),
+            Value::UInt(0),
+            Value::UInt(255),
+            Value::UInt(256),
+            Value::UInt(65_536),
+            Value::UInt(u64::from(u32::MAX) + 1),
+            Value::UInt(u64::MAX),
+            Value::Float(1.5),
+            Value::Float(-0.0),
+            Value::Float(f64::NAN),
+            Value::Float(f64::INFINITY),
+            Value::Float(f64::NEG_INFINITY),
+            Value::Float(f64::MIN_POSITIVE / 3.0),
+            Value::Str(String::new()),
+            Value::Str("héllo wörld ✓".into()),
+            Value::Str("x".repeat(70_000)),
+            Value::Bytes(vec![]),
+            Value::Bytes(vec![0, 1, 255]),
+            Value::Bytes(vec![7; 70_000]),
+            Value::List(vec![]),
+            Value::Dict(Dict::new()),
+            Value::Dict(
+                Dict::new()
+                    .with("a", 1u8)
+                    .with("nested", Dict::new().with("l", vec![Value::Null]))
+                    .with("", "empty key"),
+            ),
+        ]
+    }
+
+    /// The list `every` without its large items (long strings and byte strings, long lists).
+    pub(crate) fn small_items(every: Value) -> Value {
+        let Value::List(items) = every else {
+            panic!("a list of test values")
+        };
+        Value::List(
+            items
+                .into_iter()
+                .filter(|x| match x {
+                    Value::Str(s) => s.len() < 1000,
+                    Value::Bytes(b) => b.len() < 1000,
+                    Value::List(l) => l.len() < 100,
+                    _ => true,
+                })
+                .collect(),
+        )
+    }
+
+    /// Every prefix of `small` and every 997th prefix of `large` fails to decode (without
+    /// panicking).
+    pub(crate) fn assert_truncations_fail(
+        small: &[u8],
+        large: &[u8],
+        decode: impl Fn(&[u8]) -> Result<Value, DecodeError>,
+    ) {
+        for n in 0..small.len() {
+            assert!(decode(&small[..n]).is_err(), "prefix {n}");
+        }
+        for n in (0..large.len()).step_by(997) {
+            assert!(decode(&large[..n]).is_err(), "prefix {n}");
+        }
+    }
+
+    /// Runs `check` on 20 000 random inputs of up to 63 bytes, seeded with `seed`;
+    /// `byte(round, index, random)` makes each byte (to bias inputs towards structure).
+    pub(crate) fn random_inputs(
+        seed: u64,
+        byte: impl Fn(usize, usize, u64) -> u8,
+        mut check: impl FnMut(&[u8]),
+    ) {
+        let mut rng = crate::SeededEntropy::new(seed);
+        let mut buf = Vec::new();
+        for round in 0..20_000 {
+            buf.clear();
+            let n = (crate::Entropy::next_u64(&mut rng) % 64) as usize;
+            for i in 0..n {
+                buf.push(byte(round, i, crate::Entropy::next_u64(&mut rng)));
+            }
+            check(&buf);
+        }
     }
 }
 

@@ -19,10 +19,9 @@
 //! NaN and the infinities as half floats when that is lossless (what cbor2, hence
 //! autobahn-python, writes).
 
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde::forward_to_deserialize_any;
+use serde::de::{self, Visitor};
 
-use crate::binary::{Emit, RawError, Reader};
+use crate::binary::{Emit, Items, RawError, Reader, Source, self_describing};
 
 const BREAK: u8 = 0xff;
 
@@ -61,6 +60,16 @@ impl<'de> Deserializer<'de> {
     #[inline]
     fn len(&mut self, info: u8) -> Result<usize, RawError> {
         usize::try_from(self.arg(info)?).map_err(|_| RawError::Syntax)
+    }
+
+    /// A container's count; `None` for an indefinite length (up to the break).
+    #[inline]
+    fn count(&mut self, info: u8) -> Result<Option<usize>, RawError> {
+        if info == 31 {
+            Ok(None)
+        } else {
+            self.len(info).map(Some)
+        }
     }
 
     /// Concatenates the chunks of an indefinite-length string of major type `major`.
@@ -164,30 +173,12 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
                 v.visit_borrowed_str(s)
             }
             4 => {
-                let left = if info == 31 {
-                    None
-                } else {
-                    Some(self.len(info)?)
-                };
-                self.r.enter()?;
-                let mut access = Seq { de: self, left };
-                let r = v.visit_seq(&mut access)?;
-                let done = access.left == Some(0);
-                self.r.leave();
-                if done { Ok(r) } else { Err(RawError::Syntax) }
+                let left = self.count(info)?;
+                Items::seq(self, left, v)
             }
             5 => {
-                let left = if info == 31 {
-                    None
-                } else {
-                    Some(self.len(info)?)
-                };
-                self.r.enter()?;
-                let mut access = Map { de: self, left };
-                let r = v.visit_map(&mut access)?;
-                let done = access.left == Some(0);
-                self.r.leave();
-                if done { Ok(r) } else { Err(RawError::Syntax) }
+                let left = self.count(info)?;
+                Items::map(self, left, v)
             }
             _ => match info {
                 20 => v.visit_bool(false),
@@ -201,78 +192,17 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         }
     }
 
-    fn is_human_readable(&self) -> bool {
-        false
-    }
-
-    forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
-    }
+    self_describing!();
 }
 
-/// List elements. `left`: elements still to read (`None`: indefinite, until the break);
-/// `Some(0)` once the list is complete.
-struct Seq<'a, 'de> {
-    de: &'a mut Deserializer<'de>,
-    left: Option<usize>,
-}
+impl<'de> Source<'de> for Deserializer<'de> {
+    const BREAK: Option<u8> = Some(BREAK);
 
-impl<'de> SeqAccess<'de> for &mut Seq<'_, 'de> {
-    type Error = RawError;
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, RawError> {
-        match self.left {
-            Some(0) => return Ok(None),
-            Some(n) => self.left = Some(n - 1),
-            None => {
-                if self.de.r.peek()? == BREAK {
-                    self.de.r.advance();
-                    self.left = Some(0);
-                    return Ok(None);
-                }
-            }
-        }
-        seed.deserialize(&mut *self.de).map(Some)
+    fn reader(&self) -> &Reader<'de> {
+        &self.r
     }
-    fn size_hint(&self) -> Option<usize> {
-        self.left.map(|n| n.min(self.de.r.remaining()))
-    }
-}
-
-/// Map entries, like [`Seq`]; `left` counts entries.
-struct Map<'a, 'de> {
-    de: &'a mut Deserializer<'de>,
-    left: Option<usize>,
-}
-
-impl<'de> MapAccess<'de> for &mut Map<'_, 'de> {
-    type Error = RawError;
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, RawError> {
-        match self.left {
-            Some(0) => return Ok(None),
-            Some(n) => self.left = Some(n - 1),
-            None => {
-                if self.de.r.peek()? == BREAK {
-                    self.de.r.advance();
-                    self.left = Some(0);
-                    return Ok(None);
-                }
-            }
-        }
-        seed.deserialize(&mut *self.de).map(Some)
-    }
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, RawError> {
-        seed.deserialize(&mut *self.de)
-    }
-    fn size_hint(&self) -> Option<usize> {
-        self.left.map(|n| n.min(self.de.r.remaining()))
+    fn reader_mut(&mut self) -> &mut Reader<'de> {
+        &mut self.r
     }
 }
 
@@ -369,8 +299,13 @@ impl Emit for Encoder<'_> {
 
 #[cfg(test)]
 mod tests {
+    use serde::de::SeqAccess;
+
     use super::*;
-    use crate::value::{DecodeLimits, DecodeState, ValueSeed};
+    use crate::binary::testing::{
+        assert_truncations_fail, common_values, decode_value, random_inputs, small_items,
+    };
+    use crate::value::DecodeLimits;
     use crate::{DecodeError, Dict, Value};
 
     fn encode(v: &Value) -> Vec<u8> {
@@ -380,21 +315,11 @@ mod tests {
     }
 
     fn decode_limits(b: &[u8], limits: DecodeLimits) -> Result<Value, DecodeError> {
-        let mut state = DecodeState::new(limits);
-        let mut de = Deserializer::new(b, limits.max_depth.saturating_add(2));
-        let r = ValueSeed {
-            state: &mut state,
-            depth: 0,
-            human_readable: false,
-        }
-        .deserialize(&mut de)
-        .and_then(|v| de.end().map(|()| v));
-        r.map_err(|e| {
-            state.error.unwrap_or(match e {
-                RawError::TooDeep => DecodeError::TooDeep,
-                _ => DecodeError::Syntax("cbor"),
-            })
-        })
+        decode_value(
+            Deserializer::new(b, limits.max_depth.saturating_add(2)),
+            limits,
+            "cbor",
+        )
     }
 
     fn decode(b: &[u8]) -> Result<Value, DecodeError> {
@@ -406,44 +331,17 @@ mod tests {
     }
 
     fn every_variant() -> Value {
-        Value::List(vec![
-            Value::Null,
-            Value::Bool(true),
-            Value::Bool(false),
-            Value::Int(i64::MIN),
-            Value::Int(-1),
+        let mut v = common_values();
+        v.extend([
+            // Heads with the argument inline and in the next byte; a NaN with a payload.
             Value::Int(-24),
             Value::Int(-25),
-            Value::UInt(0),
             Value::UInt(23),
             Value::UInt(24),
-            Value::UInt(255),
-            Value::UInt(256),
-            Value::UInt(65_536),
-            Value::UInt(u64::from(u32::MAX) + 1),
-            Value::UInt(u64::MAX),
-            Value::Float(1.5),
-            Value::Float(-0.0),
-            Value::Float(f64::NAN),
-            Value::Float(f64::INFINITY),
-            Value::Float(f64::NEG_INFINITY),
-            Value::Float(f64::MIN_POSITIVE / 3.0),
             Value::Float(f64::from_bits(0x7ff0_0000_0000_0001)),
-            Value::Str(String::new()),
-            Value::Str("héllo wörld ✓".into()),
             Value::Str("x".repeat(300)),
-            Value::Bytes(vec![]),
-            Value::Bytes(vec![0, 1, 255]),
-            Value::Bytes(vec![7; 70_000]),
-            Value::List(vec![]),
-            Value::Dict(Dict::new()),
-            Value::Dict(
-                Dict::new()
-                    .with("a", 1u8)
-                    .with("nested", Dict::new().with("l", vec![Value::Null]))
-                    .with("", "empty key"),
-            ),
-        ])
+        ]);
+        Value::List(v)
     }
 
     #[test]
@@ -601,53 +499,23 @@ mod tests {
         assert_eq!(f64_to_f16_exact(1e10), None);
     }
 
-    /// `every_variant` without its large items (every prefix of those is checked with a stride).
-    fn small_variants() -> Value {
-        let Value::List(items) = every_variant() else {
-            unreachable!()
-        };
-        Value::List(
-            items
-                .into_iter()
-                .filter(|x| match x {
-                    Value::Str(s) => s.len() < 1000,
-                    Value::Bytes(b) => b.len() < 1000,
-                    Value::List(l) => l.len() < 100,
-                    _ => true,
-                })
-                .collect(),
-        )
-    }
-
     #[test]
     fn every_truncation_fails_without_panic() {
-        let b = encode(&small_variants());
-        for n in 0..b.len() {
-            assert!(decode(&b[..n]).is_err(), "prefix {n}");
-        }
-        let b = encode(&every_variant());
-        for n in (0..b.len()).step_by(997) {
-            assert!(decode(&b[..n]).is_err(), "prefix {n}");
-        }
+        let small = encode(&small_items(every_variant()));
+        assert_truncations_fail(&small, &encode(&every_variant()), decode);
     }
 
     #[test]
     fn garbage_never_panics() {
-        let mut rng = crate::SeededEntropy::new(7);
-        let mut buf = Vec::new();
-        for round in 0..20_000 {
-            buf.clear();
-            let n = (crate::Entropy::next_u64(&mut rng) % 64) as usize;
-            for _ in 0..n {
-                buf.push(crate::Entropy::next_u64(&mut rng) as u8);
-            }
-            if round % 2 == 0 && !buf.is_empty() {
-                // Bias towards containers, so nesting paths are exercised.
-                buf[0] = 0x80 | (buf[0] & 0x3f);
-            }
-            let _ = decode(&buf);
-            let _ = crate::Serializer::Cbor.decode(&buf);
-        }
+        // Half the rounds start with a list or map head, so that nesting paths are exercised.
+        let byte = |round: usize, i: usize, r: u64| match (round % 2, i) {
+            (0, 0) => 0x80 | (r as u8 & 0x3f),
+            _ => r as u8,
+        };
+        random_inputs(7, byte, |buf| {
+            let _ = decode(buf);
+            let _ = crate::Serializer::Cbor.decode(buf);
+        });
     }
 
     #[test]

@@ -10,10 +10,9 @@
 //! shortest form (non-negative ones in the unsigned formats), floats as float64, the shortest
 //! `str`, `bin`, array and map headers.
 
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde::forward_to_deserialize_any;
+use serde::de::{self, Visitor};
 
-use crate::binary::{Emit, RawError, Reader};
+use crate::binary::{Emit, Items, RawError, Reader, Source, self_describing};
 
 /// A MessagePack deserializer over a byte slice.
 pub(crate) struct Deserializer<'de> {
@@ -42,31 +41,14 @@ impl<'de> Deserializer<'de> {
     fn len32(&mut self) -> Result<usize, RawError> {
         usize::try_from(u32::from_be_bytes(self.r.array()?)).map_err(|_| RawError::Syntax)
     }
+}
 
-    fn seq<V: Visitor<'de>>(&mut self, n: usize, v: V) -> Result<V::Value, RawError> {
-        self.r.enter()?;
-        let mut access = Seq { de: self, left: n };
-        let value = v.visit_seq(&mut access)?;
-        let done = access.left == 0;
-        self.r.leave();
-        if done {
-            Ok(value)
-        } else {
-            Err(RawError::Syntax)
-        }
+impl<'de> Source<'de> for Deserializer<'de> {
+    fn reader(&self) -> &Reader<'de> {
+        &self.r
     }
-
-    fn map<V: Visitor<'de>>(&mut self, n: usize, v: V) -> Result<V::Value, RawError> {
-        self.r.enter()?;
-        let mut access = Map { de: self, left: n };
-        let value = v.visit_map(&mut access)?;
-        let done = access.left == 0;
-        self.r.leave();
-        if done {
-            Ok(value)
-        } else {
-            Err(RawError::Syntax)
-        }
+    fn reader_mut(&mut self) -> &mut Reader<'de> {
+        &mut self.r
     }
 }
 
@@ -77,8 +59,8 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         let b = self.r.byte()?;
         match b {
             0x00..=0x7f => v.visit_u64(b.into()),
-            0x80..=0x8f => self.map(usize::from(b & 0x0f), v),
-            0x90..=0x9f => self.seq(usize::from(b & 0x0f), v),
+            0x80..=0x8f => Items::map(self, Some(usize::from(b & 0x0f)), v),
+            0x90..=0x9f => Items::seq(self, Some(usize::from(b & 0x0f)), v),
             0xa0..=0xbf => v.visit_borrowed_str(self.r.str(usize::from(b & 0x1f))?),
             0xc0 => v.visit_unit(),
             0xc2 => v.visit_bool(false),
@@ -119,19 +101,19 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
             }
             0xdc => {
                 let n = self.len16()?;
-                self.seq(n, v)
+                Items::seq(self, Some(n), v)
             }
             0xdd => {
                 let n = self.len32()?;
-                self.seq(n, v)
+                Items::seq(self, Some(n), v)
             }
             0xde => {
                 let n = self.len16()?;
-                self.map(n, v)
+                Items::map(self, Some(n), v)
             }
             0xdf => {
                 let n = self.len32()?;
-                self.map(n, v)
+                Items::map(self, Some(n), v)
             }
             0xe0..=0xff => v.visit_i64(i64::from(b as i8)),
             // 0xc1 (never used), ext 8/16/32 and fixext: not WAMP data.
@@ -139,64 +121,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         }
     }
 
-    fn is_human_readable(&self) -> bool {
-        false
-    }
-
-    forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
-    }
-}
-
-/// Array elements still to read.
-struct Seq<'a, 'de> {
-    de: &'a mut Deserializer<'de>,
-    left: usize,
-}
-
-impl<'de> SeqAccess<'de> for &mut Seq<'_, 'de> {
-    type Error = RawError;
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, RawError> {
-        if self.left == 0 {
-            return Ok(None);
-        }
-        self.left -= 1;
-        seed.deserialize(&mut *self.de).map(Some)
-    }
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.left.min(self.de.r.remaining()))
-    }
-}
-
-/// Map entries still to read.
-struct Map<'a, 'de> {
-    de: &'a mut Deserializer<'de>,
-    left: usize,
-}
-
-impl<'de> MapAccess<'de> for &mut Map<'_, 'de> {
-    type Error = RawError;
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, RawError> {
-        if self.left == 0 {
-            return Ok(None);
-        }
-        self.left -= 1;
-        seed.deserialize(&mut *self.de).map(Some)
-    }
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, RawError> {
-        seed.deserialize(&mut *self.de)
-    }
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.left.min(self.de.r.remaining()))
-    }
+    self_describing!();
 }
 
 /// Writes MessagePack into a vector.
@@ -309,8 +234,11 @@ impl Emit for Encoder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::{DecodeLimits, DecodeState, ValueSeed};
-    use crate::{DecodeError, Dict, Serializer, Value};
+    use crate::binary::testing::{
+        assert_truncations_fail, common_values, decode_value, random_inputs, small_items,
+    };
+    use crate::value::DecodeLimits;
+    use crate::{DecodeError, Dict, Value};
 
     fn encode(v: &Value) -> Vec<u8> {
         let mut out = Vec::new();
@@ -321,21 +249,11 @@ mod tests {
     }
 
     fn decode_limits(b: &[u8], limits: DecodeLimits) -> Result<Value, DecodeError> {
-        let mut state = DecodeState::new(limits);
-        let mut de = Deserializer::new(b, limits.max_depth.saturating_add(2));
-        let r = ValueSeed {
-            state: &mut state,
-            depth: 0,
-            human_readable: false,
-        }
-        .deserialize(&mut de)
-        .and_then(|v| de.end().map(|()| v));
-        r.map_err(|e| {
-            state.error.unwrap_or(match e {
-                RawError::TooDeep => DecodeError::TooDeep,
-                _ => DecodeError::Syntax("msgpack"),
-            })
-        })
+        decode_value(
+            Deserializer::new(b, limits.max_depth.saturating_add(2)),
+            limits,
+            "msgpack",
+        )
     }
 
     fn decode(b: &[u8]) -> Result<Value, DecodeError> {
@@ -347,50 +265,22 @@ mod tests {
     }
 
     fn every_variant() -> Value {
-        Value::List(vec![
-            Value::Null,
-            Value::Bool(true),
-            Value::Bool(false),
-            Value::Int(i64::MIN),
-            Value::Int(-1),
+        let mut v = common_values();
+        v.extend([
+            // Fix, 8-, 16- and 32-bit forms.
             Value::Int(-32),
             Value::Int(-33),
-            Value::Int(-129),
-            Value::Int(-40_000),
-            Value::Int(-3_000_000_000),
-            Value::UInt(0),
             Value::UInt(127),
             Value::UInt(128),
-            Value::UInt(256),
-            Value::UInt(65_536),
-            Value::UInt(u64::from(u32::MAX) + 1),
-            Value::UInt(u64::MAX),
-            Value::Float(1.5),
-            Value::Float(-0.0),
-            Value::Float(f64::NAN),
-            Value::Float(f64::NEG_INFINITY),
-            Value::Float(f64::MIN_POSITIVE / 3.0),
-            Value::Str(String::new()),
             Value::Str("x".repeat(31)),
             Value::Str("x".repeat(32)),
             Value::Str("héllo wörld ✓".repeat(30)),
-            Value::Str("x".repeat(70_000)),
-            Value::Bytes(vec![]),
-            Value::Bytes(vec![0, 1, 255]),
             Value::Bytes(vec![7; 300]),
-            Value::Bytes(vec![7; 70_000]),
-            Value::List(vec![]),
             Value::List(vec![Value::Null; 16]),
             Value::List(vec![Value::Null; 70_000]),
-            Value::Dict(Dict::new()),
             Value::Dict((0..16).map(|i| (format!("k{i}"), i)).collect()),
-            Value::Dict(
-                Dict::new()
-                    .with("a", 1u8)
-                    .with("nested", Dict::new().with("l", vec![Value::Null]))
-                    .with("", "empty key"),
-            ),
-        ])
+        ]);
+        Value::List(v)
     }
 
     #[test]
@@ -469,52 +359,23 @@ mod tests {
         assert_eq!(decode(&h("82a16101a16102")), Err(DecodeError::DuplicateKey));
     }
 
-    /// `every_variant` without its large items (every prefix of those is checked with a stride).
-    fn small_variants() -> Value {
-        let Value::List(items) = every_variant() else {
-            unreachable!()
-        };
-        Value::List(
-            items
-                .into_iter()
-                .filter(|x| match x {
-                    Value::Str(s) => s.len() < 1000,
-                    Value::Bytes(b) => b.len() < 1000,
-                    Value::List(l) => l.len() < 100,
-                    _ => true,
-                })
-                .collect(),
-        )
-    }
-
     #[test]
     fn every_truncation_fails_without_panic() {
-        let b = encode(&small_variants());
-        for n in 0..b.len() {
-            assert!(decode(&b[..n]).is_err(), "prefix {n}");
-        }
-        let b = encode(&every_variant());
-        for n in (0..b.len()).step_by(997) {
-            assert!(decode(&b[..n]).is_err(), "prefix {n}");
-        }
+        let small = encode(&small_items(every_variant()));
+        assert_truncations_fail(&small, &encode(&every_variant()), decode);
     }
 
     #[test]
     fn garbage_never_panics() {
-        let mut rng = crate::SeededEntropy::new(5);
-        let mut buf = Vec::new();
-        for round in 0..20_000 {
-            buf.clear();
-            let n = (crate::Entropy::next_u64(&mut rng) % 64) as usize;
-            for _ in 0..n {
-                buf.push(crate::Entropy::next_u64(&mut rng) as u8);
-            }
-            if round % 2 == 0 && !buf.is_empty() {
-                buf[0] = 0x90 | (buf[0] & 0x0f);
-            }
-            let _ = decode(&buf);
-            let _ = Serializer::MsgPack.decode(&buf);
-        }
+        // Half the rounds start with a fixarray, so that nesting paths are exercised.
+        let byte = |round: usize, i: usize, r: u64| match (round % 2, i) {
+            (0, 0) => 0x90 | (r as u8 & 0x0f),
+            _ => r as u8,
+        };
+        random_inputs(5, byte, |buf| {
+            let _ = decode(buf);
+            let _ = crate::Serializer::MsgPack.decode(buf);
+        });
     }
 
     #[test]

@@ -45,9 +45,8 @@
 //! (`[$Z#...`), independently of the visitors.
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde::forward_to_deserialize_any;
 
-use crate::binary::{Emit, RawError, Reader};
+use crate::binary::{Emit, RawError, Reader, Source, nested, self_describing};
 
 /// A BJData deserializer over a byte slice.
 pub(crate) struct Deserializer<'de> {
@@ -217,34 +216,41 @@ impl<'de> Deserializer<'de> {
                 {
                     return v.visit_borrowed_bytes(self.r.take(n)?);
                 }
-                self.r.enter()?;
-                let mut access = Seq {
-                    de: self,
-                    layout,
-                    left: layout.count,
-                    done: false,
-                };
-                let r = v.visit_seq(&mut access)?;
-                let done = access.done || access.left == Some(0);
-                self.r.leave();
-                if done { Ok(r) } else { Err(RawError::Syntax) }
+                nested(self, |de| {
+                    let mut access = Seq {
+                        de,
+                        layout,
+                        left: layout.count,
+                        done: false,
+                    };
+                    let r = v.visit_seq(&mut access)?;
+                    Ok((r, access.done || access.left == Some(0)))
+                })
             }
             b'{' => {
                 let layout = self.layout()?;
-                self.r.enter()?;
-                let mut access = Map {
-                    de: self,
-                    layout,
-                    left: layout.count,
-                    done: false,
-                };
-                let r = v.visit_map(&mut access)?;
-                let done = access.done || access.left == Some(0);
-                self.r.leave();
-                if done { Ok(r) } else { Err(RawError::Syntax) }
+                nested(self, |de| {
+                    let mut access = Map {
+                        de,
+                        layout,
+                        left: layout.count,
+                        done: false,
+                    };
+                    let r = v.visit_map(&mut access)?;
+                    Ok((r, access.done || access.left == Some(0)))
+                })
             }
             _ => Err(RawError::Syntax),
         }
+    }
+}
+
+impl<'de> Source<'de> for Deserializer<'de> {
+    fn reader(&self) -> &Reader<'de> {
+        &self.r
+    }
+    fn reader_mut(&mut self) -> &mut Reader<'de> {
+        &mut self.r
     }
 }
 
@@ -318,15 +324,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         self.value(m, v)
     }
 
-    fn is_human_readable(&self) -> bool {
-        false
-    }
-
-    forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
-    }
+    self_describing!();
 }
 
 /// One item whose marker is the container's `$` type.
@@ -343,15 +341,7 @@ impl<'de> de::Deserializer<'de> for Typed<'_, 'de> {
         self.de.value(self.ty, v)
     }
 
-    fn is_human_readable(&self) -> bool {
-        false
-    }
-
-    forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
-    }
+    self_describing!();
 }
 
 /// A dict key (length and UTF-8, no marker).
@@ -364,15 +354,7 @@ impl<'de> de::Deserializer<'de> for Key<'de> {
         v.visit_borrowed_str(self.0)
     }
 
-    fn is_human_readable(&self) -> bool {
-        false
-    }
-
-    forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
-    }
+    self_describing!();
 }
 
 /// List items. `left`: items still to read with a `#` count; `done` once the list is complete.
@@ -574,7 +556,10 @@ impl Emit for Encoder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::{DecodeLimits, DecodeState, ValueSeed};
+    use crate::binary::testing::{
+        assert_truncations_fail, common_values, decode_value, random_inputs, small_items,
+    };
+    use crate::value::DecodeLimits;
     use crate::{DecodeError, Dict, Message, Serializer, Value};
 
     mod vectors {
@@ -598,22 +583,11 @@ mod tests {
     }
 
     fn decode_limits(b: &[u8], limits: DecodeLimits) -> Result<Value, DecodeError> {
-        let mut state = DecodeState::new(limits);
-        let mut de = Deserializer::new(b, limits.max_depth.saturating_add(2), limits.max_elements);
-        let r = ValueSeed {
-            state: &mut state,
-            depth: 0,
-            human_readable: false,
-        }
-        .deserialize(&mut de)
-        .and_then(|v| de.end().map(|()| v));
-        r.map_err(|e| {
-            state.error.unwrap_or(match e {
-                RawError::TooDeep => DecodeError::TooDeep,
-                RawError::OutOfRange => DecodeError::IntegerOutOfRange,
-                _ => DecodeError::Syntax("ubjson"),
-            })
-        })
+        decode_value(
+            Deserializer::new(b, limits.max_depth.saturating_add(2), limits.max_elements),
+            limits,
+            "ubjson",
+        )
     }
 
     fn decode(b: &[u8]) -> Result<Value, DecodeError> {
@@ -625,45 +599,14 @@ mod tests {
     }
 
     fn every_variant() -> Value {
-        Value::List(vec![
-            Value::Null,
-            Value::Bool(true),
-            Value::Bool(false),
-            Value::Int(i64::MIN),
-            Value::Int(-1),
-            Value::Int(-129),
-            Value::Int(-40_000),
-            Value::Int(-3_000_000_000),
-            Value::UInt(0),
-            Value::UInt(255),
-            Value::UInt(256),
-            Value::UInt(65_536),
-            Value::UInt(u64::from(u32::MAX) + 1),
-            Value::UInt(u64::MAX),
-            Value::Float(1.5),
+        let mut v = common_values();
+        v.extend([
+            // Zero as a float32, a one-byte string as a char, a long key.
             Value::Float(0.0),
-            Value::Float(-0.0),
-            Value::Float(f64::NAN),
-            Value::Float(f64::INFINITY),
-            Value::Float(f64::NEG_INFINITY),
-            Value::Float(f64::MIN_POSITIVE / 3.0),
-            Value::Str(String::new()),
             Value::Str("a".into()),
-            Value::Str("héllo wörld ✓".into()),
-            Value::Str("x".repeat(70_000)),
-            Value::Bytes(vec![]),
-            Value::Bytes(vec![0, 1, 255]),
-            Value::Bytes(vec![7; 70_000]),
-            Value::List(vec![]),
-            Value::Dict(Dict::new()),
-            Value::Dict(
-                Dict::new()
-                    .with("a", 1u8)
-                    .with("nested", Dict::new().with("l", vec![Value::Null]))
-                    .with("", "empty key")
-                    .with("k".repeat(300), -1),
-            ),
-        ])
+            Value::Dict(Dict::new().with("k".repeat(300), -1)),
+        ]);
+        Value::List(v)
     }
 
     #[test]
@@ -792,24 +735,6 @@ mod tests {
         );
     }
 
-    /// `every_variant` without its large items (every prefix of those is checked with a stride).
-    fn small_variants() -> Value {
-        let Value::List(items) = every_variant() else {
-            unreachable!()
-        };
-        Value::List(
-            items
-                .into_iter()
-                .filter(|x| match x {
-                    Value::Str(s) => s.len() < 1000,
-                    Value::Bytes(b) => b.len() < 1000,
-                    Value::List(l) => l.len() < 100,
-                    _ => true,
-                })
-                .collect(),
-        )
-    }
-
     #[test]
     fn high_precision_numbers() {
         let cases: [(&str, Result<Value, DecodeError>); 8] = [
@@ -831,14 +756,8 @@ mod tests {
 
     #[test]
     fn every_truncation_fails_without_panic() {
-        let b = encode(&small_variants());
-        for n in 0..b.len() {
-            assert!(decode(&b[..n]).is_err(), "prefix {n}");
-        }
-        let b = encode(&every_variant());
-        for n in (0..b.len()).step_by(997) {
-            assert!(decode(&b[..n]).is_err(), "prefix {n}");
-        }
+        let small = encode(&small_items(every_variant()));
+        assert_truncations_fail(&small, &encode(&every_variant()), decode);
         for (_, hex, _) in vectors::messages() {
             let b = h(hex);
             for n in 0..b.len() {
@@ -849,24 +768,19 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
+        // Half the rounds from the marker alphabet, so that structure is exercised.
         const ALPHABET: &[u8] = b"ZTFNBiUIulmLMhdDHCS[]{}$#\x00\x01\x02\xff";
-        let mut rng = crate::SeededEntropy::new(11);
-        let mut buf = Vec::new();
-        for round in 0..20_000 {
-            buf.clear();
-            let n = (crate::Entropy::next_u64(&mut rng) % 64) as usize;
-            for _ in 0..n {
-                let r = crate::Entropy::next_u64(&mut rng);
-                // Half the rounds from the marker alphabet, so that structure is exercised.
-                buf.push(if round % 2 == 0 {
-                    ALPHABET[(r % ALPHABET.len() as u64) as usize]
-                } else {
-                    r as u8
-                });
+        let byte = |round: usize, _: usize, r: u64| {
+            if round % 2 == 0 {
+                ALPHABET[(r % ALPHABET.len() as u64) as usize]
+            } else {
+                r as u8
             }
-            let _ = decode(&buf);
-            let _ = Serializer::Ubjson.decode(&buf);
-        }
+        };
+        random_inputs(11, byte, |buf| {
+            let _ = decode(buf);
+            let _ = crate::Serializer::Ubjson.decode(buf);
+        });
     }
 
     #[test]

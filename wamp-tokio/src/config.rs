@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use wamp_proto::{Serializer, Uri, UriRules};
-use wamp_router_core::RouterConfig;
+use wamp_router_core::{RealmConfig, RouterConfig};
 
 use crate::server::{ConnectionConfig, Endpoint, ListenerConfig, ServerConfig};
 
@@ -302,7 +302,7 @@ impl FileConfig {
         sc.seed = r.seed;
 
         router.realms = if self.realms.is_empty() {
-            vec![Uri::from("realm1").into()]
+            vec![RealmConfig::from("realm1")]
         } else {
             let mut realms = Vec::new();
             for (i, realm) in self.realms.iter().enumerate() {
@@ -313,15 +313,15 @@ impl FileConfig {
                         format!("`{}` is not a valid URI", realm.name),
                     ));
                 }
-                if realms.contains(&uri) {
+                if realms.iter().any(|r: &RealmConfig| r.name == uri) {
                     return Err(ConfigError::new(
                         format!("realms[{i}].name"),
                         format!("realm `{}` is listed twice", realm.name),
                     ));
                 }
-                realms.push(uri);
+                realms.push(RealmConfig::from(uri));
             }
-            realms.into_iter().map(Into::into).collect()
+            realms
         };
 
         let l = &self.limits;
@@ -560,7 +560,7 @@ mod tests {
             .unwrap()
             .to_server_config(Path::new("."))
             .unwrap();
-        assert_eq!(c.router.realms, vec![Uri::from("realm1").into()]);
+        assert_eq!(c.router.realms, vec![RealmConfig::from("realm1")]);
         assert_eq!(c.listeners.len(), 1);
         assert_eq!(
             c.listeners[0].endpoint,

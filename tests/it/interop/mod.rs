@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+pub(crate) mod crossbar_auth;
 mod crossbar_reference;
 mod ours_auth_meta;
 mod ours_autobahn;
@@ -254,6 +255,13 @@ pub(crate) struct Crossbar {
     /// RawSocket port (all four serializers).
     pub(crate) rs_port: u16,
     _dir: PathBuf,
+}
+
+impl Crossbar {
+    /// The process ID of the Crossbar node (its router worker is a child process).
+    pub(crate) fn pid(&self) -> u32 {
+        self._child.0.id()
+    }
 }
 
 /// Starts Crossbar with `realm1` (anonymous role: everything allowed, caller and publisher

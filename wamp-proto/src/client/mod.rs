@@ -87,6 +87,8 @@
 //!   are protocol violations (as Autobahn-JS treats them): ABORT `wamp.error.protocol_violation`
 //!   and close. An INTERRUPT for an unknown invocation is ignored (it races with our YIELD), as
 //!   is a revocation naming an unknown subscription or registration.
+//! * Before [`Session::join`] every message is a protocol violation except ABORT, which is
+//!   ignored (it is never answered, and there is no session to end).
 //! * INTERRUPT without a mode (Crossbar) is treated as `kill`: the invocation stays pending.
 //! * CANCEL, progressive call invocations and payload passthru are only sent to routers that
 //!   announced them; hints (`receive_progress`, `disclose_me`, `timeout`, match policies) are
@@ -231,7 +233,7 @@ struct Joining {
 /// * outputs: [`poll_action`](Session::poll_action), [`poll_timeout`](Session::poll_timeout).
 pub struct Session {
     config: ClientConfig,
-    entropy: Box<dyn Entropy>,
+    entropy: Box<dyn Entropy + Send>,
     state: SessionState,
     joining: Option<Box<Joining>>,
     details: Option<Box<SessionDetails>>,
@@ -259,7 +261,7 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     /// A new session in state [`SessionState::Idle`]. `entropy` supplies the SCRAM nonces.
-    pub fn new(config: ClientConfig, entropy: Box<dyn Entropy>) -> Self {
+    pub fn new(config: ClientConfig, entropy: Box<dyn Entropy + Send>) -> Self {
         Session {
             config,
             entropy,
@@ -613,7 +615,11 @@ impl Session {
     /// Applies one message from the router.
     pub fn handle_message(&mut self, now: Instant, msg: Message) {
         match self.state {
-            SessionState::Idle => self.unexpected(msg.kind()),
+            // ABORT is never answered, and before HELLO there is no session to end.
+            SessionState::Idle => match msg {
+                Message::Abort(_) => {}
+                other => self.unexpected(other.kind()),
+            },
             SessionState::HelloSent | SessionState::Challenged => self.on_joining(now, msg),
             SessionState::Established => self.on_established(now, msg),
             SessionState::GoodbyeSent => match msg {

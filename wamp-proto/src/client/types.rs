@@ -329,7 +329,7 @@ pub struct YieldOptions {
 /// The session's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SessionState {
-    /// Nothing sent yet; accepts `join`.
+    /// Nothing sent yet; accepts `join`. Any message but ABORT (ignored) is a protocol violation.
     Idle,
     /// HELLO sent; accepts WELCOME, CHALLENGE, ABORT.
     HelloSent,

@@ -67,9 +67,9 @@ fn main() -> ExitCode {
             if !uri.is_valid(config.router.uri_rules) {
                 return config_error(&format!("--realm: `{r}` is not a valid URI"));
             }
-            realms.push(uri);
+            realms.push(wamp_router_core::RealmConfig::from(uri));
         }
-        config.router.realms = realms.into_iter().map(Into::into).collect();
+        config.router.realms = realms;
     }
 
     let filter = match (&args.log, std::env::var("RUST_LOG").ok(), &file.log) {

@@ -118,21 +118,35 @@ where
         let guard = OpenGuard(shared);
         let shared = &*guard.0;
         let deadline = Instant::now() + shared.cfg.handshake_timeout;
+        // Each path's state lives in a box of its own, so that a connection pays only for
+        // its own transport (a task's size is that of its largest state).
         match &shared.tls {
-            Some(acceptor) => match timeout_at(deadline, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => serve(tls, &peer, deadline, shared).await,
-                Ok(Err(e)) => {
-                    bump(&shared.metrics.handshake_failures);
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                }
-                Err(_) => {
-                    bump(&shared.metrics.handshake_timeouts);
-                    tracing::debug!(%peer, "TLS handshake timed out");
-                }
-            },
+            Some(acceptor) => Box::pin(serve_tls(stream, acceptor, &peer, deadline, shared)).await,
             None => serve(stream, &peer, deadline, shared).await,
         }
     });
+}
+
+async fn serve_tls<S>(
+    stream: S,
+    acceptor: &tokio_rustls::TlsAcceptor,
+    peer: &str,
+    deadline: Instant,
+    shared: &Shared,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    match timeout_at(deadline, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => serve(tls, peer, deadline, shared).await,
+        Ok(Err(e)) => {
+            bump(&shared.metrics.handshake_failures);
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+        }
+        Err(_) => {
+            bump(&shared.metrics.handshake_timeouts);
+            tracing::debug!(%peer, "TLS handshake timed out");
+        }
+    }
 }
 
 async fn serve<S>(stream: S, peer: &str, deadline: Instant, shared: &Shared)
@@ -155,13 +169,13 @@ where
     let (octet, stream) = first;
     if rawsocket::is_rawsocket(octet) {
         if shared.listener.rawsocket {
-            rawsocket_handshake(stream, peer, deadline, shared).await;
+            Box::pin(rawsocket_handshake(stream, peer, deadline, shared)).await;
         } else {
             bump(&shared.metrics.handshake_failures);
             tracing::debug!(%peer, "RawSocket is not enabled on this listener");
         }
     } else if shared.listener.websocket {
-        websocket_handshake(stream, peer, deadline, shared).await;
+        Box::pin(websocket_handshake(stream, peer, deadline, shared)).await;
     } else {
         bump(&shared.metrics.handshake_failures);
         tracing::debug!(%peer, "not a RawSocket handshake (WebSocket is not enabled)");
@@ -457,6 +471,7 @@ where
             () = reg.kill.notified() => break End::Killed,
             item = reg.out_rx.recv() => {
                 let Some(first) = item else { break End::Gone };
+                wbuf.reserve(4096);
                 let burst = collect_burst(&link, first, &mut reg.out_rx, &mut wbuf);
                 if !wbuf.is_empty() {
                     match write_guarded(&mut s, &wbuf, cfg.write_timeout, &reg.kill).await {
@@ -470,10 +485,8 @@ where
                         }
                     }
                 }
-                wbuf.clear();
-                if wbuf.capacity() > WRITE_BURST {
-                    wbuf = Vec::new();
-                }
+                // Idle connections keep no write buffer.
+                wbuf = Vec::new();
                 match burst {
                     Burst::Continue => {}
                     Burst::Close(reason) => break End::Close(reason),
@@ -781,6 +794,9 @@ async fn run_websocket<S>(
             () = reg.kill.notified() => break End::Killed,
             item = reg.out_rx.recv() => {
                 let Some(first) = item else { break End::Gone };
+                if out.capacity() > 64 {
+                    out = Vec::new();
+                }
                 let burst = ws_burst(&link, first, &mut reg.out_rx, &mut out);
                 if !out.is_empty() {
                     match ws_write(&mut wss, &mut out, cfg.write_timeout, &reg.kill).await {

@@ -15,6 +15,16 @@
 //!   actions and `try_send`s each message to its connection's **bounded** queue
 //!   ([`ConnectionConfig::outgoing_queue`]). A full queue means a slow consumer: it is
 //!   disconnected, logged and counted ([`ServerStats::slow_consumers`]).
+//! * The router task runs on a thread of its own with a single-threaded runtime: the router
+//!   core is not `Send` (it owns a `Box<dyn Entropy>`), and a dedicated thread keeps the
+//!   routing state hot in one core's cache.
+//! * A connection task either reads or writes: while a write to a peer that does not read is
+//!   blocked, that peer's input is not read either (backpressure). Such a peer is
+//!   disconnected when its queue overflows or when one write outlasts
+//!   [`ConnectionConfig::write_timeout`].
+//! * Timeouts: the opening handshake ([`ConnectionConfig::handshake_timeout`]), HELLO (the
+//!   router core's `hello_timeout`), idleness ([`ConnectionConfig::idle_timeout`]) with
+//!   keepalive pings ([`ConnectionConfig::ping_interval`]), and single writes.
 //! * Connection tasks encode their own messages (in parallel on the runtime's threads); an
 //!   event fanned out to many connections is encoded at most once per serializer (the queue
 //!   item carries the message and one lazily filled buffer per serializer). Queued messages
@@ -421,9 +431,8 @@ impl Server {
             }
         }
         tracing::info!("shutting down");
-        for t in &accept_tasks {
-            t.abort();
-        }
+        // The accept loops see the stop signal too, close their listeners (removing Unix
+        // socket files) and end.
         for t in accept_tasks {
             let _ = t.await;
         }
@@ -443,9 +452,17 @@ impl Server {
 
 async fn accept_loop(b: Bound, shared: Arc<conn::Shared>, mut stop: watch::Receiver<bool>) {
     loop {
+        if *stop.borrow_and_update() {
+            break;
+        }
         let accepted = tokio::select! {
             r = accept(&b) => r,
-            _ = stop.changed() => break,
+            r = stop.changed() => {
+                if r.is_err() {
+                    break;
+                }
+                continue;
+            }
         };
         match accepted {
             Ok(Accepted::Tcp(s, peer)) => {
@@ -460,7 +477,8 @@ async fn accept_loop(b: Bound, shared: Arc<conn::Shared>, mut stop: watch::Recei
             }
         }
     }
-    if let Bound::Unix(_, path) = &b {
+    if let Bound::Unix(listener, path) = b {
+        drop(listener);
         let _ = std::fs::remove_file(path);
     }
 }
