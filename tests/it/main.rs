@@ -16,6 +16,7 @@ mod fuzz_corpus;
 mod interop;
 mod proptests;
 mod router_auth;
+mod router_auth_props;
 mod router_authz;
 mod router_meta;
 mod router_peer;

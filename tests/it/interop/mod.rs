@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) mod crossbar_auth;
 mod crossbar_reference;
+mod ours_auth_meta;
 mod ours_autobahn;
 
 /// The folder of the committed interop scripts and pins.
@@ -215,6 +216,22 @@ pub(crate) fn autobahn_python(
 ) -> SuiteReport {
     let mut cmd = Command::new(python());
     cmd.arg(scripts_dir().join("ab_suite.py"))
+        .args([url, realm, serializer])
+        .args(only);
+    run_suite(cmd)
+}
+
+/// Runs another autobahn-python script of `tests/interop` (same arguments and output as
+/// `ab_suite.py`).
+pub(crate) fn autobahn_python_script(
+    script: &str,
+    url: &str,
+    realm: &str,
+    serializer: &str,
+    only: &[&str],
+) -> SuiteReport {
+    let mut cmd = Command::new(python());
+    cmd.arg(scripts_dir().join(script))
         .args([url, realm, serializer])
         .args(only);
     run_suite(cmd)
