@@ -3,7 +3,11 @@
 //! The sans-IO core of a [WAMP v2](https://wamp-proto.org) implementation: every message of the
 //! Basic and Advanced Profiles ([`Message`]), the payload tree ([`Value`], [`Dict`]), URIs and
 //! IDs, the serializers ([`Serializer`]: JSON with the binary convention, MessagePack, CBOR,
-//! UBJSON), RawSocket framing and the per-connection link layer.
+//! UBJSON), RawSocket framing ([`rawsocket`]), the per-connection link layer ([`link`]) and
+//! WebSocket subprotocol negotiation ([`websocket`]); the client session state machine
+//! ([`client::Session`]: joining with every authentication method, RPC and PubSub with the
+//! advanced options) and the authentication maths both roles share ([`auth`]: ticket, WAMP-CRA,
+//! WAMP-Cryptosign, WAMP-SCRAM).
 //!
 //! ## The contract
 //!
