@@ -141,7 +141,8 @@ pub struct FileRouter {
     pub disclose_publisher: Option<bool>,
     /// `WELCOME.Details.agent`.
     pub agent: Option<String>,
-    /// Seed of the router's randomness (tests and reproducible runs). Default: from the OS.
+    /// Seed of a deterministic, not cryptographically secure random source (tests and
+    /// reproducible runs only). Default: the operating system's CSPRNG.
     pub seed: Option<u64>,
 }
 

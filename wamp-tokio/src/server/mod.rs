@@ -174,8 +174,8 @@ pub struct ServerConfig {
     /// Capacity of the channel from all connections to the router task, in items (an item
     /// is every message of one read). Default: 1024.
     pub router_queue: usize,
-    /// Seed of the router's randomness (session and publication IDs). `None` (default):
-    /// seeded from the operating system.
+    /// Seed of a deterministic (not cryptographically secure) random source for the router,
+    /// for tests and reproducible runs only. `None` (default): the operating system's CSPRNG.
     pub seed: Option<u64>,
     /// How long shutdown waits for connections to flush their GOODBYE and close. Default:
     /// 5 s.
@@ -329,6 +329,31 @@ fn os_seed() -> u64 {
     h.finish()
 }
 
+/// The router's random source in production: the operating system's CSPRNG (session and
+/// publication IDs, cryptosign challenges, WAMP-CRA challenges, SCRAM nonces and salts must not
+/// be predictable from IDs a peer has seen). Should the OS source ever fail, it falls back to a
+/// generator seeded from the OS at start rather than stopping the router.
+struct OsEntropy {
+    fallback: SeededEntropy,
+}
+
+impl OsEntropy {
+    fn new() -> Self {
+        OsEntropy {
+            fallback: SeededEntropy::new(os_seed()),
+        }
+    }
+}
+
+impl wamp_proto::Entropy for OsEntropy {
+    fn fill_bytes(&mut self, buf: &mut [u8]) {
+        if getrandom::fill(buf).is_err() {
+            tracing::error!("the OS random source failed; using the fallback generator");
+            self.fallback.fill_bytes(buf);
+        }
+    }
+}
+
 impl Server {
     /// Binds every listener of `config` (fails on the first that cannot be bound).
     pub async fn bind(config: ServerConfig) -> std::io::Result<Server> {
@@ -392,7 +417,7 @@ impl Server {
             router_rx,
             mut stop_rx,
         } = self;
-        let seed = config.seed.unwrap_or_else(os_seed);
+        let seed = config.seed;
         let conn_cfg = Arc::new(config.connection.clone());
         // Every connection task holds a clone; `recv` returns `None` once all are gone.
         let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
@@ -407,7 +432,11 @@ impl Server {
         std::thread::Builder::new()
             .name("wamp-router".to_owned())
             .spawn(move || {
-                let router = Router::new(router_config, Box::new(SeededEntropy::new(seed)));
+                let entropy: Box<dyn wamp_proto::Entropy> = match seed {
+                    Some(seed) => Box::new(SeededEntropy::new(seed)),
+                    None => Box::new(OsEntropy::new()),
+                };
+                let router = Router::new(router_config, entropy);
                 rt.block_on(router_task::run(router, router_rx, metrics));
                 let _ = router_done_tx.send(());
             })?;
