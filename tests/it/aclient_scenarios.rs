@@ -329,6 +329,24 @@ pub(crate) async fn cancel(url: &str, opts: &ConnectOptions, realm: &str, skip_s
     .await
     .unwrap();
 
+    // Cancel by dropping a call future that was polled once (the CALL went out) and never
+    // again: the connection task's reply, the call's handle, still sits unread in the
+    // future when it is dropped.
+    {
+        let mut fut = Box::pin(caller.call(slow.clone(), Payload::empty(), CallOptions::default()));
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+        assert!(first.is_pending());
+        let inv = step("invocation (unpolled future)", reg.next())
+            .await
+            .unwrap();
+        drop(fut);
+        assert!(matches!(
+            step("interrupt on unpolled future drop", inv.interrupted()).await,
+            Interrupted::Interrupt { .. }
+        ));
+        drop(inv);
+    }
+
     // Cancel by dropping a call handle.
     let call = step(
         "call slow 3",

@@ -17,7 +17,7 @@ use wamp_proto::websocket::CloseReason;
 use wamp_proto::{Dict, Payload, Uri};
 
 use super::handles::{
-    CallItem, Ctx, EndReason, Interrupted, Invocation, InvocationChunk, InvocationCtl,
+    CallHandle, CallItem, Ctx, EndReason, Interrupted, Invocation, InvocationChunk, InvocationCtl,
     Registration, StreamShared, Subscription,
 };
 use super::transport::Transport;
@@ -46,8 +46,12 @@ pub(crate) enum Command {
         procedure: Uri,
         payload: Payload,
         opts: Box<CallOptions>,
-        items: mpsc::Sender<CallItem>,
-        reply: Reply<RequestId>,
+        /// The capacity of the call's item queue.
+        cap: usize,
+        /// Gets the handle itself: if the caller's future is dropped before it takes the
+        /// handle out, dropping the handle (in the channel, or here when `send` fails)
+        /// cancels the call, so no window leaves an abandoned call running.
+        reply: Reply<CallHandle>,
     },
     CallProgress {
         request: RequestId,
@@ -432,15 +436,25 @@ impl Driver {
                 procedure,
                 payload,
                 opts,
-                items,
+                cap,
                 reply,
             } => match self.session.call(now, procedure, payload, *opts) {
                 Ok(id) => {
-                    let abandoned = reply.send(Ok(id)).is_err();
-                    self.calls.insert(id.get(), CallEntry { items, abandoned });
-                    if abandoned {
-                        self.cancel_dropped(id);
-                    }
+                    let (items, items_rx) = mpsc::channel::<CallItem>(cap);
+                    self.calls.insert(
+                        id.get(),
+                        CallEntry {
+                            items,
+                            abandoned: false,
+                        },
+                    );
+                    // A failed send drops the handle, whose `Drop` notes the cancellation.
+                    let _ = reply.send(Ok(CallHandle {
+                        request: id,
+                        items: items_rx,
+                        ctx: self.ctx.clone(),
+                        done: false,
+                    }));
                 }
                 Err(e) => {
                     let _ = reply.send(Err(e.into()));

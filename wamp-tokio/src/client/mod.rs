@@ -117,7 +117,7 @@ pub use wamp_proto::id::{PublicationId, RegistrationId, RequestId, SessionId, Su
 pub use wamp_proto::{Dict, MatchPolicy, Serializer, Uri, Value};
 
 use driver::{Command, Driver, Note, SharedState};
-use handles::{CallItem, Ctx};
+use handles::Ctx;
 
 /// How to connect. Every field documents its default.
 #[derive(Clone, Debug)]
@@ -478,24 +478,16 @@ impl Client {
         } else {
             1
         };
-        let (items_tx, items_rx) = mpsc::channel::<CallItem>(cap);
         let procedure = procedure.into();
-        let request = self
-            .ctx()
+        self.ctx()
             .request(|reply| Command::Call {
                 procedure,
                 payload,
                 opts: Box::new(opts),
-                items: items_tx,
+                cap,
                 reply,
             })
-            .await?;
-        Ok(CallHandle {
-            request,
-            items: items_rx,
-            ctx: self.ctx().clone(),
-            done: false,
-        })
+            .await
     }
 
     /// Publishes an event. With `opts.acknowledge` it waits for the broker and returns the
