@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -30,6 +30,7 @@ use wamp_proto::{DecodeError, Message};
 use wamp_router_core::{CloseReason, ConnId};
 
 use super::io::Prefixed;
+use super::queue;
 use super::router_task::{Input, Out};
 use super::{ConnectionConfig, ListenerConfig, Metrics, bump, drop_one};
 
@@ -169,13 +170,23 @@ where
     let (octet, stream) = first;
     if rawsocket::is_rawsocket(octet) {
         if shared.listener.rawsocket {
-            Box::pin(rawsocket_handshake(stream, peer, deadline, shared)).await;
+            // The handshake's state is gone once the session runs (a task keeps the size of
+            // its largest state, so each phase gets a box of its own).
+            let run = match Box::pin(rawsocket_handshake(stream, peer, deadline, shared)).await {
+                Some((s, link, reg)) => Box::pin(run_rawsocket(s, link, reg, shared)),
+                None => return,
+            };
+            run.await;
         } else {
             bump(&shared.metrics.handshake_failures);
             tracing::debug!(%peer, "RawSocket is not enabled on this listener");
         }
     } else if shared.listener.websocket {
-        Box::pin(websocket_handshake(stream, peer, deadline, shared)).await;
+        let run = match Box::pin(websocket_handshake(stream, peer, deadline, shared)).await {
+            Some((wss, link, reg)) => Box::pin(run_websocket(wss, link, reg, shared)),
+            None => return,
+        };
+        run.await;
     } else {
         bump(&shared.metrics.handshake_failures);
         tracing::debug!(%peer, "not a RawSocket handshake (WebSocket is not enabled)");
@@ -185,8 +196,7 @@ where
 /// A connection registered with the router task.
 struct Registered {
     conn: ConnId,
-    out_rx: mpsc::Receiver<Out>,
-    kill: Arc<Notify>,
+    out_rx: queue::Receiver<Out>,
     _closed: ClosedGuard,
 }
 
@@ -215,16 +225,11 @@ impl Drop for ClosedGuard {
 }
 
 async fn register(shared: &Shared) -> Option<Registered> {
-    let (out, out_rx) = mpsc::channel(shared.cfg.outgoing_queue.max(1));
-    let kill = Arc::new(Notify::new());
+    let (out, out_rx) = queue::channel(shared.cfg.outgoing_queue);
     let (reply, rx) = oneshot::channel();
     shared
         .router_tx
-        .send(Input::Open {
-            out,
-            kill: kill.clone(),
-            reply,
-        })
+        .send(Input::Open { out, reply })
         .await
         .ok()?;
     let conn = rx.await.ok()??;
@@ -232,7 +237,6 @@ async fn register(shared: &Shared) -> Option<Registered> {
     Some(Registered {
         conn,
         out_rx,
-        kill,
         _closed: ClosedGuard {
             conn,
             router_tx: shared.router_tx.clone(),
@@ -245,7 +249,12 @@ async fn register(shared: &Shared) -> Option<Registered> {
 // RawSocket
 // ---------------------------------------------------------------------------------------------
 
-async fn rawsocket_handshake<S>(mut s: S, peer: &str, deadline: Instant, shared: &Shared)
+async fn rawsocket_handshake<S>(
+    mut s: S,
+    peer: &str,
+    deadline: Instant,
+    shared: &Shared,
+) -> Option<(S, Link, Registered)>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -254,11 +263,11 @@ where
         Ok(Ok(_)) => {}
         Ok(Err(_)) => {
             bump(&shared.metrics.handshake_failures);
-            return;
+            return None;
         }
         Err(_) => {
             bump(&shared.metrics.handshake_timeouts);
-            return;
+            return None;
         }
     }
     let hs = ServerHandshake::new(
@@ -273,7 +282,7 @@ where
             if let Some(reply) = rejection.reply {
                 let _ = timeout_at(deadline, write_and_close(&mut s, &reply)).await;
             }
-            return;
+            return None;
         }
     };
     let Some(reg) = register(shared).await else {
@@ -281,14 +290,14 @@ where
         tracing::warn!(%peer, "connection refused: connection limit reached");
         let reply = ServerHandshake::refuse(HandshakeErrorCode::ConnectionLimitReached);
         let _ = timeout_at(deadline, write_and_close(&mut s, &reply)).await;
-        return;
+        return None;
     };
     if !matches!(timeout_at(deadline, s.write_all(&reply)).await, Ok(Ok(()))) {
-        return;
+        return None;
     }
     tracing::debug!(%peer, conn = ?reg.conn, serializer = negotiated.serializer.name(), "RawSocket session transport open");
     let link = Link::new(LinkConfig::rawsocket(negotiated));
-    run_rawsocket(s, link, reg, shared).await;
+    Some((s, link, reg))
 }
 
 async fn write_and_close<S: AsyncWrite + Unpin>(s: &mut S, bytes: &[u8]) -> std::io::Result<()> {
@@ -418,12 +427,7 @@ fn frame_item(link: &Link, item: Out, buf: &mut Vec<u8>) -> Burst {
 }
 
 /// Collects `first` and whatever else is queued (up to [`WRITE_BURST`] octets) into `buf`.
-fn collect_burst(
-    link: &Link,
-    first: Out,
-    rx: &mut mpsc::Receiver<Out>,
-    buf: &mut Vec<u8>,
-) -> Burst {
+fn collect_burst(link: &Link, first: Out, rx: &queue::Receiver<Out>, buf: &mut Vec<u8>) -> Burst {
     let mut item = first;
     loop {
         match frame_item(link, item, buf) {
@@ -434,8 +438,8 @@ fn collect_burst(
             return Burst::Continue;
         }
         match rx.try_recv() {
-            Ok(next) => item = next,
-            Err(_) => return Burst::Continue,
+            Some(next) => item = next,
+            None => return Burst::Continue,
         }
     }
 }
@@ -452,7 +456,7 @@ enum End {
     Abort(ws::CloseReason),
 }
 
-async fn run_rawsocket<S>(mut s: S, mut link: Link, mut reg: Registered, shared: &Shared)
+async fn run_rawsocket<S>(mut s: S, mut link: Link, reg: Registered, shared: &Shared)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -468,13 +472,13 @@ where
         let mut err = None;
         tokio::select! {
             biased;
-            () = reg.kill.notified() => break End::Killed,
+            () = reg.out_rx.killed() => break End::Killed,
             item = reg.out_rx.recv() => {
                 let Some(first) = item else { break End::Gone };
                 wbuf.reserve(4096);
-                let burst = collect_burst(&link, first, &mut reg.out_rx, &mut wbuf);
+                let burst = collect_burst(&link, first, &reg.out_rx, &mut wbuf);
                 if !wbuf.is_empty() {
-                    match write_guarded(&mut s, &wbuf, cfg.write_timeout, &reg.kill).await {
+                    match write_guarded(&mut s, &wbuf, cfg.write_timeout, &reg.out_rx).await {
                         WriteResult::Ok => {}
                         WriteResult::Failed => break End::Gone,
                         WriteResult::Killed => break End::Killed,
@@ -526,7 +530,7 @@ where
                 if link.has_pending_pongs() {
                     let mut pongs = Vec::new();
                     link.take_pongs(&mut pongs);
-                    match write_guarded(&mut s, &pongs, cfg.write_timeout, &reg.kill).await {
+                    match write_guarded(&mut s, &pongs, cfg.write_timeout, &reg.out_rx).await {
                         WriteResult::Ok => {}
                         WriteResult::Killed => break End::Killed,
                         _ => break End::Gone,
@@ -543,7 +547,7 @@ where
                     Tick::Ping => {
                         let mut ping = Vec::new();
                         let _ = encode_frame(FrameKind::Ping, b"", &mut ping);
-                        match write_guarded(&mut s, &ping, cfg.write_timeout, &reg.kill).await {
+                        match write_guarded(&mut s, &ping, cfg.write_timeout, &reg.out_rx).await {
                             WriteResult::Ok => {}
                             WriteResult::Killed => break End::Killed,
                             _ => break End::Gone,
@@ -590,11 +594,11 @@ async fn write_guarded<S: AsyncWrite + Unpin>(
     s: &mut S,
     buf: &[u8],
     limit: Duration,
-    kill: &Notify,
+    kill: &queue::Receiver<Out>,
 ) -> WriteResult {
     tokio::select! {
         biased;
-        () = kill.notified() => WriteResult::Killed,
+        () = kill.killed() => WriteResult::Killed,
         r = timeout(limit, s.write_all(buf)) => match r {
             Ok(Ok(())) => WriteResult::Ok,
             Ok(Err(_)) => WriteResult::Failed,
@@ -613,7 +617,12 @@ fn error_response(status: StatusCode, text: &str) -> ErrorResponse {
     r
 }
 
-async fn websocket_handshake<S>(s: S, peer: &str, deadline: Instant, shared: &Shared)
+async fn websocket_handshake<S>(
+    s: S,
+    peer: &str,
+    deadline: Instant,
+    shared: &Shared,
+) -> Option<(WebSocketStream<S>, Link, Registered)>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -658,18 +667,18 @@ where
         Ok(Err(e)) => {
             bump(&shared.metrics.handshake_failures);
             tracing::debug!(%peer, error = %e, "WebSocket handshake failed");
-            return;
+            return None;
         }
         Err(_) => {
             bump(&shared.metrics.handshake_timeouts);
             tracing::debug!(%peer, "WebSocket handshake timed out");
-            return;
+            return None;
         }
     };
     let Some(subprotocol) = chosen else {
         // The callback accepted, so it chose; nothing else can get here.
         bump(&shared.metrics.handshake_failures);
-        return;
+        return None;
     };
     let mut wss = wss;
     let Some(reg) = register(shared).await else {
@@ -680,13 +689,13 @@ where
             reason: Utf8Bytes::from_static("connection limit reached"),
         };
         let _ = timeout(CLOSE_WAIT, wss.close(Some(frame))).await;
-        return;
+        return None;
     };
     tracing::debug!(%peer, conn = ?reg.conn, %subprotocol, "WebSocket session transport open");
     let mut lc = LinkConfig::websocket(subprotocol);
     lc.max_incoming = shared.cfg.max_message_size;
     lc.max_outgoing = shared.cfg.max_message_size;
-    run_websocket(wss, Link::new(lc), reg, shared).await;
+    Some((wss, Link::new(lc), reg))
 }
 
 /// Turns one queued item into WebSocket messages: appended to `batch` on a batched link,
@@ -728,12 +737,7 @@ fn ws_message(link: &Link, bytes: Bytes) -> Option<WsMessage> {
 
 /// Collects `first` and whatever else is queued into WebSocket messages (on a batched link,
 /// as few batches as the peer's message limit allows).
-fn ws_burst(
-    link: &Link,
-    first: Out,
-    rx: &mut mpsc::Receiver<Out>,
-    out: &mut Vec<WsMessage>,
-) -> Burst {
+fn ws_burst(link: &Link, first: Out, rx: &queue::Receiver<Out>, out: &mut Vec<WsMessage>) -> Burst {
     let mut batch = Vec::new();
     let mut item = first;
     let mut flushed = 0usize;
@@ -761,8 +765,8 @@ fn ws_burst(
             break Burst::Continue;
         }
         match rx.try_recv() {
-            Ok(next) => item = next,
-            Err(_) => break Burst::Continue,
+            Some(next) => item = next,
+            None => break Burst::Continue,
         }
     };
     if !batch.is_empty() {
@@ -773,12 +777,8 @@ fn ws_burst(
     result
 }
 
-async fn run_websocket<S>(
-    mut wss: WebSocketStream<S>,
-    link: Link,
-    mut reg: Registered,
-    shared: &Shared,
-) where
+async fn run_websocket<S>(mut wss: WebSocketStream<S>, link: Link, reg: Registered, shared: &Shared)
+where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let cfg = &*shared.cfg;
@@ -791,15 +791,15 @@ async fn run_websocket<S>(
     let end = loop {
         tokio::select! {
             biased;
-            () = reg.kill.notified() => break End::Killed,
+            () = reg.out_rx.killed() => break End::Killed,
             item = reg.out_rx.recv() => {
                 let Some(first) = item else { break End::Gone };
                 if out.capacity() > 64 {
                     out = Vec::new();
                 }
-                let burst = ws_burst(&link, first, &mut reg.out_rx, &mut out);
+                let burst = ws_burst(&link, first, &reg.out_rx, &mut out);
                 if !out.is_empty() {
-                    match ws_write(&mut wss, &mut out, cfg.write_timeout, &reg.kill).await {
+                    match ws_write(&mut wss, &mut out, cfg.write_timeout, &reg.out_rx).await {
                         WriteResult::Ok => {}
                         WriteResult::Failed => break End::Gone,
                         WriteResult::Killed => break End::Killed,
@@ -896,7 +896,7 @@ async fn run_websocket<S>(
                     }
                     Tick::Ping => {
                         let mut ping = vec![WsMessage::Ping(Bytes::new())];
-                        match ws_write(&mut wss, &mut ping, cfg.write_timeout, &reg.kill).await {
+                        match ws_write(&mut wss, &mut ping, cfg.write_timeout, &reg.out_rx).await {
                             WriteResult::Ok => {}
                             WriteResult::Killed => break End::Killed,
                             _ => break End::Gone,
@@ -935,7 +935,7 @@ async fn ws_write<S>(
     wss: &mut WebSocketStream<S>,
     out: &mut Vec<WsMessage>,
     limit: Duration,
-    kill: &Notify,
+    kill: &queue::Receiver<Out>,
 ) -> WriteResult
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -948,7 +948,7 @@ where
     };
     let r = tokio::select! {
         biased;
-        () = kill.notified() => WriteResult::Killed,
+        () = kill.killed() => WriteResult::Killed,
         r = timeout(limit, write) => match r {
             Ok(Ok(())) => WriteResult::Ok,
             Ok(Err(_)) => WriteResult::Failed,

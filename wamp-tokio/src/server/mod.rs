@@ -46,6 +46,7 @@
 
 mod conn;
 mod io;
+mod queue;
 mod router_task;
 
 use std::net::SocketAddr;

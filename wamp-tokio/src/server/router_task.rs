@@ -6,18 +6,18 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use bytes::Bytes;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use wamp_proto::{DecodeError, Message, Serializer};
 use wamp_router_core::{CloseReason, ConnId, Router, RouterAction, RouterStats};
 
+use super::queue;
 use super::{Metrics, bump};
 
 /// What a connection task (or the server handle) tells the router task.
 pub(crate) enum Input {
     /// A new transport connection; the reply carries its handle, `None` when refused.
     Open {
-        out: mpsc::Sender<Out>,
-        kill: Arc<Notify>,
+        out: queue::Sender<Out>,
         reply: oneshot::Sender<Option<ConnId>>,
     },
     /// Messages received on `conn`, in order.
@@ -70,8 +70,7 @@ impl SharedMsg {
 
 struct Entry {
     id: ConnId,
-    out: mpsc::Sender<Out>,
-    kill: Arc<Notify>,
+    out: queue::Sender<Out>,
 }
 
 struct State {
@@ -101,7 +100,7 @@ impl State {
 
     fn apply(&mut self, now: Instant, input: Input) {
         match input {
-            Input::Open { out, kill, reply } => {
+            Input::Open { out, reply } => {
                 let id = if self.shutting_down {
                     None
                 } else {
@@ -113,7 +112,7 @@ impl State {
                         self.conns.resize_with(i + 1, || None);
                     }
                     if let Some(slot) = self.conns.get_mut(i) {
-                        *slot = Some(Entry { id, out, kill });
+                        *slot = Some(Entry { id, out });
                     }
                     if reply.send(Some(id)).is_err() {
                         // The connection task is gone already.
@@ -170,14 +169,14 @@ impl State {
         };
         match e.out.try_send(item) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(queue::TrySendError::Full(_)) => {
                 bump(&self.metrics.slow_consumers);
                 tracing::warn!(conn = ?to, "slow consumer: outgoing queue full, disconnecting");
-                e.kill.notify_one();
+                e.out.kill();
                 self.remove(to);
                 self.router.close_connection(now, to);
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
+            Err(queue::TrySendError::Closed(_)) => {
                 // The task ended; its `Closed` input is on the way.
             }
         }
