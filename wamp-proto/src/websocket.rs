@@ -211,9 +211,75 @@ impl CloseReason {
     }
 }
 
+/// The longest WebSocket frame header a server writes (RFC 6455 section 5.2: 2 octets, 8 of
+/// extended length, no mask).
+pub const MAX_SERVER_HEADER_LEN: usize = 10;
+
+/// The header of one final, unmasked WebSocket frame carrying a whole message of `len`
+/// octets: what a server writes (RFC 6455 section 5.2; a client masks, a server must not).
+/// Returns the header buffer and how many of its octets to send.
+///
+/// A server that writes its data frames itself (rather than through its WebSocket library's
+/// write buffer) uses this; `text` selects opcode 1 (the payload must be UTF-8), otherwise
+/// opcode 2.
+///
+/// ```
+/// use wamp_proto::websocket::{FrameType, server_frame_header};
+///
+/// let (h, n) = server_frame_header(FrameType::Text, 5);
+/// assert_eq!(&h[..n], &[0x81, 0x05]);
+/// let (h, n) = server_frame_header(FrameType::Binary, 256);
+/// assert_eq!(&h[..n], &[0x82, 0x7E, 0x01, 0x00]);
+/// ```
+pub const fn server_frame_header(
+    frame: FrameType,
+    len: usize,
+) -> ([u8; MAX_SERVER_HEADER_LEN], usize) {
+    let mut h = [0u8; MAX_SERVER_HEADER_LEN];
+    h[0] = match frame {
+        FrameType::Text => 0x81,
+        FrameType::Binary => 0x82,
+    };
+    if len < 126 {
+        h[1] = len as u8;
+        (h, 2)
+    } else if len <= 0xFFFF {
+        h[1] = 126;
+        h[2] = (len >> 8) as u8;
+        h[3] = len as u8;
+        (h, 4)
+    } else {
+        h[1] = 127;
+        let b = (len as u64).to_be_bytes();
+        let mut i = 0;
+        while i < 8 {
+            h[2 + i] = b[i];
+            i += 1;
+        }
+        (h, 10)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_frame_headers_follow_rfc_6455() {
+        // RFC 6455 section 5.7: a single-frame unmasked text message "Hello".
+        let (h, n) = server_frame_header(FrameType::Text, 5);
+        assert_eq!(&h[..n], &[0x81, 0x05]);
+        let (h, n) = server_frame_header(FrameType::Binary, 125);
+        assert_eq!(&h[..n], &[0x82, 125]);
+        // 256 octets: 16-bit extended length.
+        let (h, n) = server_frame_header(FrameType::Binary, 256);
+        assert_eq!(&h[..n], &[0x82, 0x7E, 0x01, 0x00]);
+        let (h, n) = server_frame_header(FrameType::Binary, 0xFFFF);
+        assert_eq!(&h[..n], &[0x82, 0x7E, 0xFF, 0xFF]);
+        // 64 KiB: 64-bit extended length.
+        let (h, n) = server_frame_header(FrameType::Binary, 65536);
+        assert_eq!(&h[..n], &[0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0]);
+    }
 
     const JSON: Subprotocol = Subprotocol::new(Serializer::Json, false);
     const JSON_B: Subprotocol = Subprotocol::new(Serializer::Json, true);

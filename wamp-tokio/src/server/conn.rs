@@ -698,70 +698,66 @@ where
     Some((wss, Link::new(lc), reg))
 }
 
-/// Turns one queued item into WebSocket messages: appended to `batch` on a batched link,
-/// else fed to `out`.
-fn ws_item(link: &Link, item: Out, batch: &mut Vec<u8>, out: &mut Vec<WsMessage>) -> Burst {
-    if link.subprotocol().is_some_and(|p| p.batched) {
-        return frame_item(link, item, batch);
+/// Reserves room for a frame header in `buf`; returns where the frame starts.
+fn begin_frame(buf: &mut Vec<u8>) -> usize {
+    let start = buf.len();
+    buf.extend_from_slice(&[0; ws::MAX_SERVER_HEADER_LEN]);
+    start
+}
+
+/// Turns everything after the header room reserved at `start` into one WebSocket frame of
+/// type `ft`: writes the header and closes the gap.
+fn finish_frame(buf: &mut Vec<u8>, start: usize, ft: FrameType) {
+    let body = start + ws::MAX_SERVER_HEADER_LEN;
+    let (header, n) = ws::server_frame_header(ft, buf.len() - body);
+    let gap = ws::MAX_SERVER_HEADER_LEN - n;
+    if gap > 0 {
+        buf.copy_within(body.., start + n);
+        buf.truncate(buf.len() - gap);
     }
-    let bytes = match item {
-        Out::Msg(m) => {
-            let mut b = Vec::new();
-            if let Err(e) = link.encode(&m, &mut b) {
-                tracing::warn!(error = %e, "cannot encode a message for a connection");
-                return Burst::EncodeFailed;
-            }
-            Bytes::from(b)
-        }
-        Out::Shared(sm) => match sm.encoded(link.serializer()) {
-            Some(b) if b.len() <= link.max_outgoing() => b.clone(),
-            _ => return Burst::EncodeFailed,
-        },
-        Out::Close(reason) => return Burst::Close(reason),
-    };
-    match ws_message(link, bytes) {
-        Some(m) => {
-            out.push(m);
-            Burst::Continue
-        }
-        None => Burst::EncodeFailed,
+    if let (Some(dst), Some(src)) = (buf.get_mut(start..start + n), header.get(..n)) {
+        dst.copy_from_slice(src);
     }
 }
 
-fn ws_message(link: &Link, bytes: Bytes) -> Option<WsMessage> {
-    match link.frame_type() {
-        FrameType::Binary => Some(WsMessage::Binary(bytes)),
-        FrameType::Text => Utf8Bytes::try_from(bytes).ok().map(WsMessage::Text),
-    }
-}
-
-/// Collects `first` and whatever else is queued into WebSocket messages (on a batched link,
-/// as few batches as the peer's message limit allows).
-fn ws_burst(link: &Link, first: Out, rx: &queue::Receiver<Out>, out: &mut Vec<WsMessage>) -> Burst {
-    let mut batch = Vec::new();
+/// Collects `first` and whatever else is queued (up to [`WRITE_BURST`] octets) into `buf` as
+/// WebSocket frames, written by us rather than through tungstenite's write buffer (which
+/// keeps its largest size for the connection's lifetime): one frame per message, or on a
+/// batched link as few batches as the peer's message limit allows.
+fn ws_burst(link: &Link, first: Out, rx: &queue::Receiver<Out>, buf: &mut Vec<u8>) -> Burst {
+    let ft = link.frame_type();
+    let batched = link.subprotocol().is_some_and(|p| p.batched);
+    let mut open: Option<usize> = None;
     let mut item = first;
-    let mut flushed = 0usize;
     let result = loop {
-        let before = batch.len();
-        let queued = out.len();
-        let r = ws_item(link, item, &mut batch, out);
-        flushed += out
-            .get(queued..)
-            .map_or(0, |new| new.iter().map(WsMessage::len).sum());
+        let start = match open {
+            Some(start) => start,
+            None => begin_frame(buf),
+        };
+        let before = buf.len();
+        let r = frame_item(link, item, buf);
         if !matches!(r, Burst::Continue) {
+            // `frame_item` leaves `buf` as it was on failure.
+            open = Some(start);
             break r;
         }
-        // A batch must stay within the peer's message limit: start a new one before it
-        // would overflow.
-        if batch.len() > link.max_outgoing() && before > 0 {
-            let tail = batch.split_off(before);
-            let full = std::mem::replace(&mut batch, tail);
-            flushed += full.len();
-            if let Some(m) = ws_message(link, Bytes::from(full)) {
-                out.push(m);
+        if batched {
+            // A batch must stay within the peer's message limit: start a new one before it
+            // would overflow.
+            let body = start + ws::MAX_SERVER_HEADER_LEN;
+            if buf.len() - body > link.max_outgoing() && before > body {
+                let element = buf.split_off(before);
+                finish_frame(buf, start, ft);
+                let next = begin_frame(buf);
+                buf.extend_from_slice(&element);
+                open = Some(next);
+            } else {
+                open = Some(start);
             }
+        } else {
+            finish_frame(buf, start, ft);
         }
-        if flushed + batch.len() >= WRITE_BURST {
+        if buf.len() >= WRITE_BURST {
             break Burst::Continue;
         }
         match rx.try_recv() {
@@ -769,9 +765,11 @@ fn ws_burst(link: &Link, first: Out, rx: &queue::Receiver<Out>, out: &mut Vec<Ws
             None => break Burst::Continue,
         }
     };
-    if !batch.is_empty() {
-        if let Some(m) = ws_message(link, Bytes::from(batch)) {
-            out.push(m);
+    if let Some(start) = open {
+        if buf.len() > start + ws::MAX_SERVER_HEADER_LEN {
+            finish_frame(buf, start, ft);
+        } else {
+            buf.truncate(start);
         }
     }
     result
@@ -787,19 +785,17 @@ where
     let mut reading = true;
     let mut live = Liveness::new(cfg);
     let mut timer = pin!(sleep_until(live.deadline()));
-    let mut out: Vec<WsMessage> = Vec::new();
     let end = loop {
         tokio::select! {
             biased;
             () = reg.out_rx.killed() => break End::Killed,
             item = reg.out_rx.recv() => {
                 let Some(first) = item else { break End::Gone };
-                if out.capacity() > 64 {
-                    out = Vec::new();
-                }
-                let burst = ws_burst(&link, first, &reg.out_rx, &mut out);
-                if !out.is_empty() {
-                    match ws_write(&mut wss, &mut out, cfg.write_timeout, &reg.out_rx).await {
+                // Idle connections keep no write buffer: it lives for one burst.
+                let mut wbuf = Vec::with_capacity(4096);
+                let burst = ws_burst(&link, first, &reg.out_rx, &mut wbuf);
+                if !wbuf.is_empty() {
+                    match ws_write(&mut wss, &wbuf, cfg.write_timeout, &reg.out_rx).await {
                         WriteResult::Ok => {}
                         WriteResult::Failed => break End::Gone,
                         WriteResult::Killed => break End::Killed,
@@ -895,8 +891,8 @@ where
                         break End::Abort(ws::CloseReason::PolicyViolation);
                     }
                     Tick::Ping => {
-                        let mut ping = vec![WsMessage::Ping(Bytes::new())];
-                        match ws_write(&mut wss, &mut ping, cfg.write_timeout, &reg.out_rx).await {
+                        // An empty, final, unmasked ping frame.
+                        match ws_write(&mut wss, &[0x89, 0x00], cfg.write_timeout, &reg.out_rx).await {
                             WriteResult::Ok => {}
                             WriteResult::Killed => break End::Killed,
                             _ => break End::Gone,
@@ -929,11 +925,12 @@ where
     drop(reg);
 }
 
-/// Feeds every message of `out` and flushes once (one syscall for many messages when they
-/// fit the write buffer), within `limit`, unless the connection is killed meanwhile.
+/// Writes frames built by [`ws_burst`] straight to the socket, within `limit`, unless the
+/// connection is killed meanwhile. Whatever tungstenite has buffered itself (an automatic
+/// pong, say) is flushed first, so frames never interleave.
 async fn ws_write<S>(
     wss: &mut WebSocketStream<S>,
-    out: &mut Vec<WsMessage>,
+    frames: &[u8],
     limit: Duration,
     kill: &queue::Receiver<Out>,
 ) -> WriteResult
@@ -941,12 +938,12 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let write = async {
-        for m in out.drain(..) {
-            wss.feed(m).await?;
-        }
-        wss.flush().await
+        wss.flush().await.map_err(std::io::Error::other)?;
+        let s = wss.get_mut();
+        s.write_all(frames).await?;
+        s.flush().await
     };
-    let r = tokio::select! {
+    tokio::select! {
         biased;
         () = kill.killed() => WriteResult::Killed,
         r = timeout(limit, write) => match r {
@@ -954,7 +951,5 @@ where
             Ok(Err(_)) => WriteResult::Failed,
             Err(_) => WriteResult::TimedOut,
         },
-    };
-    out.clear();
-    r
+    }
 }
