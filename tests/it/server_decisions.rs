@@ -73,8 +73,11 @@ fn authenticate(a: &wamp_router_core::AuthRequest) -> Decision {
 
 /// A server whose decider accepts ticket `good` (role `dyn`), denies other tickets, panics
 /// on ticket `panic`; allows `dyn` sessions everything on `com.a.*` and nothing else, waits
-/// for the gate on a call of `com.a.slow`, panics on a call of `com.a.panic`.
-fn server_with_decider() -> (
+/// for the gate on a call of `com.a.slow`, panics on a call of `com.a.panic`, never answers
+/// a call of `com.a.hang`. The core gives up on a decision after `decision_timeout`.
+fn server_with_decider(
+    decision_timeout: Duration,
+) -> (
     TestServer,
     Arc<Gate>,
     tokio::sync::mpsc::UnboundedReceiver<()>,
@@ -87,6 +90,7 @@ fn server_with_decider() -> (
     let g = gate.clone();
     let mut config = ServerConfig::default();
     config.router = RouterConfig::with_realm(dynamic_realm());
+    config.router.decision_timeout = decision_timeout;
     config.listeners = vec![tcp_listener()];
     config.seed = Some(11);
     config.decider = Some(Arc::new(decider_fn(move |request: DecisionRequest| {
@@ -100,6 +104,9 @@ fn server_with_decider() -> (
                     if q.action == Action::Call && uri == "com.a.slow" {
                         gate.started.send(()).unwrap();
                         gate.release.acquire().await.unwrap().forget();
+                    }
+                    if q.action == Action::Call && uri == "com.a.hang" {
+                        std::future::pending::<()>().await;
                     }
                     if q.action == Action::Call && uri == "com.a.panic" {
                         panic!("test decider: panicking on purpose (authorization)");
@@ -174,7 +181,7 @@ async fn register_echo(
 
 #[test]
 fn decider_authenticates_by_ticket() {
-    let (server, _gate, _started) = server_with_decider();
+    let (server, _gate, _started) = server_with_decider(Duration::from_secs(30));
     let url = ws_url(&server);
     runtime().block_on(async {
         let alice = join_ticket(&url, "alice", "good").await.unwrap();
@@ -200,7 +207,7 @@ fn decider_authenticates_by_ticket() {
 
 #[test]
 fn decider_authorizes_a_dynamic_role() {
-    let (server, _gate, _started) = server_with_decider();
+    let (server, _gate, _started) = server_with_decider(Duration::from_secs(30));
     let url = ws_url(&server);
     runtime().block_on(async {
         let callee = join_ticket(&url, "callee", "good").await.unwrap();
@@ -236,7 +243,7 @@ fn decider_authorizes_a_dynamic_role() {
 
 #[test]
 fn router_serves_others_while_a_decision_is_pending() {
-    let (server, gate, mut started) = server_with_decider();
+    let (server, gate, mut started) = server_with_decider(Duration::from_secs(30));
     let url = ws_url(&server);
     runtime().block_on(async {
         let callee = join_ticket(&url, "callee", "good").await.unwrap();
@@ -592,5 +599,25 @@ fn tls_exporter_channel_binding_with_cryptosign() {
         let t = session_transport(&wss, &c12).await;
         assert_eq!(t.get_str("channel_type"), Some("tls"));
         assert!(t.get_dict("channel_id").is_some());
+    });
+}
+
+#[test]
+fn an_unanswered_decision_fails_at_the_core_deadline() {
+    let (server, _gate, _started) = server_with_decider(Duration::from_secs(2));
+    let url = ws_url(&server);
+    runtime().block_on(async {
+        let callee = join_ticket(&url, "callee", "good").await.unwrap();
+        let _echo = step("register", register_echo(&callee, "com.a.echo"))
+            .await
+            .unwrap();
+        let caller = join_ticket(&url, "caller", "good").await.unwrap();
+        // The decider never answers: the core's deadline does (and the decider's future is
+        // dropped); the session's later requests then go on in order.
+        let hang = caller.call("com.a.hang", Payload::empty(), CallOptions::default());
+        let next = echo(&caller, "com.a.echo", 7);
+        let (hang, next) = step("deadline", async { tokio::join!(hang, next) }).await;
+        assert_eq!(wamp_error(hang), "wamp.error.authorization_failed");
+        assert_eq!(next.unwrap(), 7);
     });
 }
