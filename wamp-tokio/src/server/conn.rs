@@ -1,6 +1,38 @@
 //! One task per connection: TLS, transport handshake, then the read/write loop between the
 //! socket and the router task. No protocol logic here: bytes go through a [`Link`], messages
 //! to the router task, the router's messages back through the link.
+//!
+//! # What the router learns about a transport
+//!
+//! When a connection registers with the router task (before its first message) it hands over
+//! a [`TransportInfo`]: the TLS channel binding and the `details` the session meta API shows
+//! as `transport` (and dynamic authenticators get in `AuthRequest::transport`). The details
+//! follow Crossbar: its older keys `type` (`websocket` or `rawsocket`), `protocol` (the
+//! WebSocket subprotocol, or the RawSocket serializer: `json`, `msgpack`, `cbor`, `ubjson`)
+//! and `peer` (`tcp4:127.0.0.1:54321`, `tcp6:::1:54321`, `unix` for a Unix socket, whose
+//! client end has no name), and the keys of Autobahn's `TransportDetails`: `channel_type`
+//! (`tls` over TLS, else `tcp`, as Crossbar reports Unix sockets too), `channel_framing`,
+//! `channel_serializer`, `is_server` (`true`), `is_secure` (TLS), `channel_id` (TLS:
+//! `{"tls-exporter": <32 bytes>}`), and for WebSocket `websocket_protocol` and
+//! `http_headers_received` (lower-case names; repeated headers joined with `, `; at most
+//! [`MAX_HEADERS`] names, values cut at [`MAX_HEADER_VALUE`] octets, [`MAX_HEADERS_TOTAL`]
+//! octets in all; values that are not visible ASCII are left out). The headers include
+//! `cookie` and `authorization` when the client sent them, as Crossbar's do (dynamic
+//! authenticators use them): restrict `wamp.session.get` and `wamp.session.on_join` to
+//! trusted roles. Crossbar's `own`, `peer_cert`, `http_headers_sent` and `http_cbtid` are
+//! not given.
+//!
+//! # TLS channel binding
+//!
+//! The router offers `tls-exporter` (RFC 9266): 32 octets of keying material exported with
+//! the label `EXPORTER-Channel-Binding` and no context, what our async client computes
+//! (`Client::tls_channel_binding`). It is offered on TLS 1.3, and on TLS 1.2 only when the
+//! listener's rustls configuration sets `require_ems` (RFC 9266 forbids the exporter without
+//! the extended master secret, and rustls does not tell whether a TLS 1.2 session used it).
+//! `tls-unique` (RFC 5929, the first Finished message, what Autobahn and Crossbar use) is
+//! not offered: rustls does not expose the Finished message, and `tls-unique` is undefined
+//! for TLS 1.3. A client asking for a binding the router does not offer fails
+//! authentication, as with Crossbar.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -21,13 +53,14 @@ use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
+use wamp_proto::auth::cryptosign::ChannelBinding;
 use wamp_proto::link::{Incoming, Link, LinkConfig, LinkError};
 use wamp_proto::rawsocket::{
     self, FrameKind, HandshakeErrorCode, MaxLength, ServerHandshake, encode_frame,
 };
 use wamp_proto::websocket::{self as ws, FrameType, Subprotocol};
-use wamp_proto::{DecodeError, Message};
-use wamp_router_core::{CloseReason, ConnId};
+use wamp_proto::{DecodeError, Dict, Message, Serializer, Value};
+use wamp_router_core::{CloseReason, ConnId, TransportInfo};
 
 use super::io::Prefixed;
 use super::queue;
@@ -43,6 +76,18 @@ const WRITE_BURST: usize = 256 * 1024;
 
 /// How long to wait for the peer's side of a WebSocket closing handshake.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// Most header names kept in `http_headers_received`.
+const MAX_HEADERS: usize = 64;
+
+/// Longest header value kept in `http_headers_received` (longer ones are cut).
+const MAX_HEADER_VALUE: usize = 1024;
+
+/// Most octets of names and values in `http_headers_received`.
+const MAX_HEADERS_TOTAL: usize = 8 * 1024;
+
+/// The RFC 9266 exporter label of `tls-exporter` channel binding.
+const TLS_EXPORTER_LABEL: &[u8] = b"EXPORTER-Channel-Binding";
 
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_CHUNK]);
@@ -108,7 +153,112 @@ impl Drop for OpenGuard {
     }
 }
 
-/// Spawns the task serving one accepted socket.
+/// A TCP peer in Crossbar's form: `tcp4:127.0.0.1:54321`, `tcp6:::1:54321`.
+pub(crate) fn tcp_peer(addr: std::net::SocketAddr) -> String {
+    match addr {
+        std::net::SocketAddr::V4(a) => format!("tcp4:{}:{}", a.ip(), a.port()),
+        std::net::SocketAddr::V6(a) => format!("tcp6:{}:{}", a.ip(), a.port()),
+    }
+}
+
+/// What the layers under the WAMP transport know about a connection.
+struct Origin {
+    /// The peer, in Crossbar's form (see [`tcp_peer`]; `unix` for a Unix socket).
+    peer: String,
+    /// Whether the connection runs over TLS.
+    secure: bool,
+    /// The `tls-exporter` channel binding, when it can be offered (see the module docs).
+    exporter: Option<[u8; 32]>,
+}
+
+impl Origin {
+    /// The router's view of this transport (see the module docs).
+    fn transport_info(
+        &self,
+        serializer: Serializer,
+        websocket: Option<(Subprotocol, Dict)>,
+    ) -> Box<TransportInfo> {
+        let framing = if websocket.is_some() {
+            "websocket"
+        } else {
+            "rawsocket"
+        };
+        let protocol = websocket
+            .as_ref()
+            .map_or(serializer.name(), |(p, _)| p.name());
+        let mut d = Dict::with_capacity(12);
+        d.insert("type", framing);
+        d.insert("protocol", protocol);
+        d.insert("peer", self.peer.as_str());
+        d.insert("is_secure", self.secure);
+        d.insert("channel_type", if self.secure { "tls" } else { "tcp" });
+        d.insert("channel_framing", framing);
+        d.insert("channel_serializer", serializer.name());
+        d.insert("is_server", true);
+        if let Some(x) = &self.exporter {
+            d.insert("channel_id", Dict::new().with("tls-exporter", &x[..]));
+        }
+        if let Some((p, headers)) = websocket {
+            d.insert("websocket_protocol", p.name());
+            d.insert("http_headers_received", headers);
+        }
+        Box::new(TransportInfo {
+            channel_binding: self
+                .exporter
+                .map(|x| (ChannelBinding::TlsExporter, x.to_vec())),
+            details: d,
+        })
+    }
+}
+
+/// The `tls-exporter` channel binding of a finished TLS handshake, where RFC 9266 allows it:
+/// TLS 1.3, or TLS 1.2 with the extended master secret (known only when the configuration
+/// requires it).
+fn tls_exporter(conn: &rustls::ServerConnection, ems_required: bool) -> Option<[u8; 32]> {
+    let allowed = match conn.protocol_version()? {
+        rustls::ProtocolVersion::TLSv1_3 => true,
+        rustls::ProtocolVersion::TLSv1_2 => ems_required,
+        _ => false,
+    };
+    if !allowed {
+        return None;
+    }
+    conn.export_keying_material([0u8; 32], TLS_EXPORTER_LABEL, None)
+        .ok()
+}
+
+/// The request headers for `http_headers_received`, bounded (see the module docs).
+fn received_headers(req: &Request) -> Dict {
+    let mut d = Dict::new();
+    let mut total = 0usize;
+    for (name, value) in req.headers() {
+        // Visible ASCII only, so any cut below falls on a character boundary.
+        let Ok(v) = value.to_str() else { continue };
+        let v = v.get(..MAX_HEADER_VALUE).unwrap_or(v);
+        let key = name.as_str();
+        let cost = key.len() + v.len() + 2;
+        if total + cost > MAX_HEADERS_TOTAL {
+            continue;
+        }
+        let full = d.len() >= MAX_HEADERS;
+        match d.get_mut(key) {
+            Some(Value::Str(joined)) => {
+                joined.push_str(", ");
+                joined.push_str(v);
+            }
+            Some(_) => continue,
+            None if full => continue,
+            None => {
+                d.insert(key, v);
+            }
+        }
+        total += cost;
+    }
+    d
+}
+
+/// Spawns the task serving one accepted socket; `peer` is in Crossbar's form (see
+/// [`tcp_peer`]).
 pub(crate) fn spawn<S>(stream: S, peer: String, shared: Arc<Shared>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -119,11 +269,18 @@ where
         let guard = OpenGuard(shared);
         let shared = &*guard.0;
         let deadline = Instant::now() + shared.cfg.handshake_timeout;
+        let origin = Origin {
+            peer,
+            secure: false,
+            exporter: None,
+        };
         // Each path's state lives in a box of its own, so that a connection pays only for
         // its own transport (a task's size is that of its largest state).
         match &shared.tls {
-            Some(acceptor) => Box::pin(serve_tls(stream, acceptor, &peer, deadline, shared)).await,
-            None => serve(stream, &peer, deadline, shared).await,
+            Some(acceptor) => {
+                Box::pin(serve_tls(stream, acceptor, origin, deadline, shared)).await;
+            }
+            None => serve(stream, &origin, deadline, shared).await,
         }
     });
 }
@@ -131,14 +288,20 @@ where
 async fn serve_tls<S>(
     stream: S,
     acceptor: &tokio_rustls::TlsAcceptor,
-    peer: &str,
+    mut origin: Origin,
     deadline: Instant,
     shared: &Shared,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    let peer = &*origin.peer;
     match timeout_at(deadline, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => serve(tls, peer, deadline, shared).await,
+        Ok(Ok(tls)) => {
+            let ems_required = shared.listener.tls.as_ref().is_some_and(|c| c.require_ems);
+            origin.secure = true;
+            origin.exporter = tls_exporter(tls.get_ref().1, ems_required);
+            serve(tls, &origin, deadline, shared).await;
+        }
         Ok(Err(e)) => {
             bump(&shared.metrics.handshake_failures);
             tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -150,10 +313,11 @@ async fn serve_tls<S>(
     }
 }
 
-async fn serve<S>(stream: S, peer: &str, deadline: Instant, shared: &Shared)
+async fn serve<S>(stream: S, origin: &Origin, deadline: Instant, shared: &Shared)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    let peer = &*origin.peer;
     let first = match timeout_at(deadline, Prefixed::read_first(stream)).await {
         Ok(Ok(Some(f))) => f,
         Ok(Ok(None)) | Ok(Err(_)) => {
@@ -172,7 +336,7 @@ where
         if shared.listener.rawsocket {
             // The handshake's state is gone once the session runs (a task keeps the size of
             // its largest state, so each phase gets a box of its own).
-            let run = match Box::pin(rawsocket_handshake(stream, peer, deadline, shared)).await {
+            let run = match Box::pin(rawsocket_handshake(stream, origin, deadline, shared)).await {
                 Some((s, link, reg)) => Box::pin(run_rawsocket(s, link, reg, shared)),
                 None => return,
             };
@@ -182,7 +346,7 @@ where
             tracing::debug!(%peer, "RawSocket is not enabled on this listener");
         }
     } else if shared.listener.websocket {
-        let run = match Box::pin(websocket_handshake(stream, peer, deadline, shared)).await {
+        let run = match Box::pin(websocket_handshake(stream, origin, deadline, shared)).await {
             Some((wss, link, reg)) => Box::pin(run_websocket(wss, link, reg, shared)),
             None => return,
         };
@@ -224,12 +388,16 @@ impl Drop for ClosedGuard {
     }
 }
 
-async fn register(shared: &Shared) -> Option<Registered> {
+async fn register(shared: &Shared, transport: Box<TransportInfo>) -> Option<Registered> {
     let (out, out_rx) = queue::channel(shared.cfg.outgoing_queue);
     let (reply, rx) = oneshot::channel();
     shared
         .router_tx
-        .send(Input::Open { out, reply })
+        .send(Input::Open {
+            out,
+            transport,
+            reply,
+        })
         .await
         .ok()?;
     let conn = rx.await.ok()??;
@@ -251,13 +419,14 @@ async fn register(shared: &Shared) -> Option<Registered> {
 
 async fn rawsocket_handshake<S>(
     mut s: S,
-    peer: &str,
+    origin: &Origin,
     deadline: Instant,
     shared: &Shared,
 ) -> Option<(S, Link, Registered)>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    let peer = &*origin.peer;
     let mut request = [0u8; 4];
     match timeout_at(deadline, s.read_exact(&mut request)).await {
         Ok(Ok(_)) => {}
@@ -285,7 +454,8 @@ where
             return None;
         }
     };
-    let Some(reg) = register(shared).await else {
+    let info = origin.transport_info(negotiated.serializer, None);
+    let Some(reg) = register(shared, info).await else {
         bump(&shared.metrics.refused);
         tracing::warn!(%peer, "connection refused: connection limit reached");
         let reply = ServerHandshake::refuse(HandshakeErrorCode::ConnectionLimitReached);
@@ -619,14 +789,16 @@ fn error_response(status: StatusCode, text: &str) -> ErrorResponse {
 
 async fn websocket_handshake<S>(
     s: S,
-    peer: &str,
+    origin: &Origin,
     deadline: Instant,
     shared: &Shared,
 ) -> Option<(WebSocketStream<S>, Link, Registered)>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    let peer = &*origin.peer;
     let mut chosen: Option<Subprotocol> = None;
+    let mut headers = Dict::new();
     let paths = &shared.listener.websocket_paths;
     let enabled = &shared.subprotocols;
     // The signature is tungstenite's (its error response type is large).
@@ -649,6 +821,7 @@ where
                 resp.headers_mut()
                     .insert("sec-websocket-protocol", HeaderValue::from_static(p.name()));
                 chosen = Some(p);
+                headers = received_headers(req);
                 Ok(resp)
             }
             None => Err(error_response(
@@ -681,7 +854,8 @@ where
         return None;
     };
     let mut wss = wss;
-    let Some(reg) = register(shared).await else {
+    let info = origin.transport_info(subprotocol.serializer, Some((subprotocol, headers)));
+    let Some(reg) = register(shared, info).await else {
         bump(&shared.metrics.refused);
         tracing::warn!(%peer, "connection refused: connection limit reached");
         let frame = CloseFrame {

@@ -25,6 +25,14 @@
 //! * Timeouts: the opening handshake ([`ConnectionConfig::handshake_timeout`]), HELLO (the
 //!   router core's `hello_timeout`), idleness ([`ConnectionConfig::idle_timeout`]) with
 //!   keepalive pings ([`ConnectionConfig::ping_interval`]), and single writes.
+//! * Dynamic authentication and authorization: the router core's questions go to the
+//!   [`Decider`] of [`ServerConfig::decider`], run as tasks on the server's runtime, never on
+//!   the router's thread; see [`decider`] for bounds, deadlines, panics and the no-decider
+//!   case.
+//! * The router task gives the core the wall clock at start and every five minutes (WAMP-CRA
+//!   challenge timestamps, `created` in the meta API), and every connection's transport
+//!   details and TLS channel binding before its first message (Crossbar's keys: `type`,
+//!   `protocol`, `peer`, `is_secure`, `http_headers_received`, ...; `tls-exporter` binding).
 //! * Connection tasks encode their own messages (in parallel on the runtime's threads); an
 //!   event fanned out to many connections is encoded at most once per serializer (the queue
 //!   item carries the message and one lazily filled buffer per serializer). Queued messages
@@ -45,9 +53,12 @@
 //! ```
 
 mod conn;
+pub mod decider;
 mod io;
 mod queue;
 mod router_task;
+
+pub use decider::{Decider, DeciderFn, DecisionFuture, decider_fn};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -181,6 +192,9 @@ pub struct ServerConfig {
     /// How long shutdown waits for connections to flush their GOODBYE and close. Default:
     /// 5 s.
     pub shutdown_grace: Duration,
+    /// Answers dynamic authentication and authorization questions, off the routing task
+    /// (see [`decider`]). Default: none (such questions are denied).
+    pub decider: Option<Arc<dyn Decider>>,
 }
 
 impl Default for ServerConfig {
@@ -195,6 +209,7 @@ impl Default for ServerConfig {
             router_queue: 1024,
             seed: None,
             shutdown_grace: Duration::from_secs(5),
+            decider: None,
         }
     }
 }
@@ -430,6 +445,14 @@ impl Server {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
+        // Decider futures run on the server's runtime, not on the router's thread.
+        let deciding = router_task::Deciding {
+            decider: config.decider.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            tx: handle.router_tx.downgrade(),
+            max_in_flight: config.router.max_pending_decisions,
+            timeout: config.router.decision_timeout,
+        };
         std::thread::Builder::new()
             .name("wamp-router".to_owned())
             .spawn(move || {
@@ -438,7 +461,7 @@ impl Server {
                     None => Box::new(OsEntropy::new()),
                 };
                 let router = Router::new(router_config, entropy);
-                rt.block_on(router_task::run(router, router_rx, metrics));
+                rt.block_on(router_task::run(router, router_rx, metrics, deciding));
                 let _ = router_done_tx.send(());
             })?;
         let mut accept_tasks = Vec::new();
@@ -497,7 +520,7 @@ async fn accept_loop(b: Bound, shared: Arc<conn::Shared>, mut stop: watch::Recei
         match accepted {
             Ok(Accepted::Tcp(s, peer)) => {
                 let _ = s.set_nodelay(true);
-                conn::spawn(s, peer.to_string(), shared.clone());
+                conn::spawn(s, conn::tcp_peer(peer), shared.clone());
             }
             Ok(Accepted::Unix(s)) => conn::spawn(s, "unix".to_owned(), shared.clone()),
             Err(e) => {

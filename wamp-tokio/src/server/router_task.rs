@@ -1,23 +1,38 @@
 //! The router task: owns the [`Router`], applies inputs from the connections, delivers the
-//! router's actions to the connections' bounded queues, and drives its timers.
+//! router's actions to the connections' bounded queues, drives its timers, keeps its wall
+//! clock, and hands its questions (dynamic authentication and authorization) to the
+//! [`Decider`] on the server's runtime (see [`super::decider`]).
 
+use std::panic::AssertUnwindSafe;
 use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 use wamp_proto::{DecodeError, Message, Serializer};
-use wamp_router_core::{CloseReason, ConnId, Router, RouterAction, RouterStats};
+use wamp_router_core::{
+    CloseReason, ConnId, Decision, DecisionRequest, DecisionTicket, Router, RouterAction,
+    RouterStats, TransportInfo,
+};
 
+use super::decider::{self, Decider};
 use super::queue;
 use super::{Metrics, bump};
+
+/// How often the router's wall clock is set again from the system clock (to follow NTP
+/// corrections and suspends, which the monotonic clock does not see).
+const WALL_CLOCK_REFRESH: Duration = Duration::from_secs(300);
 
 /// What a connection task (or the server handle) tells the router task.
 pub(crate) enum Input {
     /// A new transport connection; the reply carries its handle, `None` when refused.
     Open {
         out: queue::Sender<Out>,
+        /// What the transport knows (set before the connection's first message).
+        transport: Box<TransportInfo>,
         reply: oneshot::Sender<Option<ConnId>>,
     },
     /// Messages received on `conn`, in order.
@@ -28,6 +43,8 @@ pub(crate) enum Input {
     Closed(ConnId),
     /// Say GOODBYE to everyone and refuse new connections.
     Shutdown,
+    /// The decider's answer to a question of the router.
+    Decision(DecisionTicket, Decision),
     /// Report the router's counts.
     Stats(oneshot::Sender<RouterStats>),
     /// End the router task.
@@ -73,10 +90,46 @@ struct Entry {
     out: queue::Sender<Out>,
 }
 
+/// How the router task has its questions answered (see [`super::decider`]).
+pub(crate) struct Deciding {
+    /// The embedder's decider; `None`: every question is denied at once.
+    pub(crate) decider: Option<Arc<dyn Decider>>,
+    /// The server's runtime, where decider futures run.
+    pub(crate) runtime: tokio::runtime::Handle,
+    /// The router task's own input channel, for the answers (weak, so that the channel still
+    /// closes when every connection is gone).
+    pub(crate) tx: mpsc::WeakSender<Input>,
+    /// Most decider futures running at once.
+    pub(crate) max_in_flight: usize,
+    /// How long a decider future may run (the core's `decision_timeout`: by then the core
+    /// has answered for it).
+    pub(crate) timeout: Duration,
+}
+
+/// Counts a running decider future for as long as it lives.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 struct State {
     router: Router,
     conns: Vec<Option<Entry>>,
     metrics: Arc<Metrics>,
+    deciding: Deciding,
+    in_flight: Arc<AtomicUsize>,
+    warned_no_decider: bool,
+    /// When the wall clock was last given to the router.
+    wall_clock_set: Option<Instant>,
     shutting_down: bool,
     stopped: bool,
 }
@@ -100,13 +153,18 @@ impl State {
 
     fn apply(&mut self, now: Instant, input: Input) {
         match input {
-            Input::Open { out, reply } => {
+            Input::Open {
+                out,
+                transport,
+                reply,
+            } => {
                 let id = if self.shutting_down {
                     None
                 } else {
                     self.router.open_connection(now).ok()
                 };
                 if let Some(id) = id {
+                    self.router.set_transport_info(id, *transport);
                     let i = id.index() as usize;
                     if self.conns.len() <= i {
                         self.conns.resize_with(i + 1, || None);
@@ -137,6 +195,14 @@ impl State {
                 self.shutting_down = true;
                 self.router.shutdown(now);
             }
+            Input::Decision(ticket, decision) => {
+                if !self.router.handle_decision(now, ticket, decision) {
+                    tracing::debug!(
+                        ticket = ticket.get(),
+                        "decision answered after its deadline or its requester left"
+                    );
+                }
+            }
             Input::Stats(reply) => {
                 let _ = reply.send(self.router.stats());
             }
@@ -158,9 +224,76 @@ impl State {
                 RouterAction::Close { conn, reason } => {
                     self.push(now, conn, Out::Close(reason));
                 }
+                RouterAction::NeedDecision { ticket, request } => {
+                    self.need_decision(now, ticket, *request);
+                }
                 other => tracing::warn!(action = ?other, "unsupported router action"),
             }
         }
+    }
+
+    /// Sets the router's wall clock at start and every [`WALL_CLOCK_REFRESH`].
+    fn refresh_wall_clock(&mut self, now: Instant) {
+        if self
+            .wall_clock_set
+            .is_some_and(|at| now.saturating_duration_since(at) < WALL_CLOCK_REFRESH)
+        {
+            return;
+        }
+        self.router.set_wall_clock(now, unix_millis());
+        self.wall_clock_set = Some(now);
+    }
+
+    /// Answers a question of the router: spawns the decider on the server's runtime, or
+    /// denies at once (no decider, too many running, server ending). Its actions are drained
+    /// by the caller's loop.
+    fn need_decision(&mut self, now: Instant, ticket: DecisionTicket, request: DecisionRequest) {
+        let Some(decider) = self.deciding.decider.clone() else {
+            if !self.warned_no_decider {
+                self.warned_no_decider = true;
+                tracing::warn!(
+                    "the configuration names a dynamic authenticator or authorizer but the \
+                     server has no decider: denying"
+                );
+            }
+            let answer = decider::deny(&request);
+            self.router.handle_decision(now, ticket, answer);
+            return;
+        };
+        if self.in_flight.load(Ordering::Relaxed) >= self.deciding.max_in_flight {
+            tracing::warn!(
+                ticket = ticket.get(),
+                "too many decisions in flight: denying"
+            );
+            let answer = decider::deny(&request);
+            self.router.handle_decision(now, ticket, answer);
+            return;
+        }
+        let Some(tx) = self.deciding.tx.upgrade() else {
+            let answer = decider::deny(&request);
+            self.router.handle_decision(now, ticket, answer);
+            return;
+        };
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let guard = InFlight(self.in_flight.clone());
+        let limit = self.deciding.timeout;
+        self.deciding.runtime.spawn(async move {
+            let _guard = guard;
+            let fallback = decider::deny(&request);
+            // The decider's code runs inside the guarded future, so a panic in `decide`
+            // itself is caught as well as one in the future it returns.
+            let decided = AssertUnwindSafe(async move { decider.decide(request).await });
+            let answer = match tokio::time::timeout(limit, decided.catch_unwind()).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(_)) => {
+                    tracing::error!(ticket = ticket.get(), "the decider panicked: denying");
+                    fallback
+                }
+                // The core has answered for it already.
+                Err(_) => return,
+            };
+            let _ = tx.send(Input::Decision(ticket, answer)).await;
+        });
     }
 
     fn push(&mut self, now: Instant, to: ConnId, item: Out) {
@@ -184,14 +317,24 @@ impl State {
 }
 
 /// Runs until [`Input::Stop`] or until every input sender is gone.
-pub(crate) async fn run(router: Router, mut rx: mpsc::Receiver<Input>, metrics: Arc<Metrics>) {
+pub(crate) async fn run(
+    router: Router,
+    mut rx: mpsc::Receiver<Input>,
+    metrics: Arc<Metrics>,
+    deciding: Deciding,
+) {
     let mut st = State {
         router,
         conns: Vec::new(),
         metrics,
+        deciding,
+        in_flight: Arc::new(AtomicUsize::new(0)),
+        warned_no_decider: false,
+        wall_clock_set: None,
         shutting_down: false,
         stopped: false,
     };
+    st.refresh_wall_clock(Instant::now());
     let mut batch = Vec::with_capacity(64);
     let far = tokio::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365);
     let mut sleep = pin!(tokio::time::sleep_until(far));
@@ -210,6 +353,7 @@ pub(crate) async fn run(router: Router, mut rx: mpsc::Receiver<Input>, metrics: 
                     break;
                 }
                 let now = Instant::now();
+                st.refresh_wall_clock(now);
                 for input in batch.drain(..) {
                     st.apply(now, input);
                 }
@@ -224,6 +368,7 @@ pub(crate) async fn run(router: Router, mut rx: mpsc::Receiver<Input>, metrics: 
                 armed = None;
                 sleep.as_mut().reset(far);
                 let now = Instant::now();
+                st.refresh_wall_clock(now);
                 st.router.handle_timeout(now);
                 st.drain(now);
             }
