@@ -59,8 +59,10 @@ struct Gate {
 }
 
 fn authenticate(a: &wamp_router_core::AuthRequest) -> Decision {
-    // The transport details reach the authenticator.
+    // The transport details reach the authenticator; the HTTP headers only when the server
+    // keeps them (`ConnectionConfig::http_headers`, off by default).
     assert_eq!(a.transport.get_str("type"), Some("websocket"));
+    assert!(a.transport.get("http_headers_received").is_none());
     match a.ticket.as_deref() {
         Some("good") => {
             let authid = a.authid.clone().unwrap_or_else(|| "nobody".to_owned());
@@ -366,6 +368,7 @@ fn session_meta_shows_transport_details_and_real_timestamps() {
         ListenerConfig::new(Endpoint::Unix(sock.clone())),
     ];
     config.seed = Some(13);
+    config.connection.http_headers = true;
     let server = TestServer::start(config);
     let port = server.port();
     runtime().block_on(async {

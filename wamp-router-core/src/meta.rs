@@ -202,7 +202,13 @@ pub(crate) fn session_details(sid: SessionId, s: &Session) -> Dict {
     d.insert("authmethod", &*s.identity.authmethod);
     d.insert("authprovider", &*s.identity.authprovider);
     d.insert("authextra", s.authextra.clone());
-    d.insert("transport", s.transport.clone());
+    d.insert(
+        "transport",
+        s.transport
+            .as_ref()
+            .map(|t| t.details.clone())
+            .unwrap_or_default(),
+    );
     d
 }
 

@@ -2,6 +2,7 @@
 //! brokers and dealers.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 
 use wamp_proto::auth::cryptosign::ChannelBinding;
@@ -92,7 +93,8 @@ struct Conn {
     state: ConnState,
     hello_timer: Option<TimerKey>,
     auth: Option<Box<PendingAuth>>,
-    transport: Option<Box<TransportInfo>>,
+    /// Shared with the connection's session (one copy per connection).
+    transport: Option<Arc<TransportInfo>>,
 }
 
 #[derive(Debug)]
@@ -352,7 +354,7 @@ impl Router {
     pub fn set_transport_info(&mut self, conn: ConnId, info: TransportInfo) -> bool {
         match self.conn_mut(conn) {
             Some(c) => {
-                c.transport = Some(Box::new(info));
+                c.transport = Some(Arc::new(info));
                 true
             }
             None => false,
@@ -1068,11 +1070,7 @@ impl Router {
         if !w.authextra.is_empty() {
             details.insert("authextra", w.authextra.clone());
         }
-        let transport = self
-            .conn(conn)
-            .and_then(|c| c.transport.as_ref())
-            .map(|t| t.details.clone())
-            .unwrap_or_default();
+        let transport = self.conn(conn).and_then(|c| c.transport.clone());
         self.sessions.insert(sid, realm);
         if let Some(c) = self.conn_mut(conn) {
             c.state = ConnState::Established {

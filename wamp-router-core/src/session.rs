@@ -200,7 +200,7 @@ pub(crate) struct Session {
     /// Testaments: `[detached, destroyed]`.
     pub(crate) testaments: [Vec<Testament>; 2],
     /// The transport's details (session meta API).
-    pub(crate) transport: Dict,
+    pub(crate) transport: Option<std::sync::Arc<crate::TransportInfo>>,
 }
 
 impl Session {
@@ -213,7 +213,7 @@ impl Session {
             parked: None,
             queue: VecDeque::new(),
             testaments: [Vec::new(), Vec::new()],
-            transport: Dict::new(),
+            transport: None,
             last_request: 0,
             invocations: IdSequence::new(),
             subscriptions: Vec::new(),

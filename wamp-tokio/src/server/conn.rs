@@ -14,7 +14,7 @@
 //! (`tls` over TLS, else `tcp`, as Crossbar reports Unix sockets too), `channel_framing`,
 //! `channel_serializer`, `is_server` (`true`), `is_secure` (TLS), `channel_id` (TLS:
 //! `{"tls-exporter": <32 bytes>}`), and for WebSocket `websocket_protocol` and
-//! `http_headers_received` (lower-case names; repeated headers joined with `, `; at most
+//! `http_headers_received` (only with [`super::ConnectionConfig::http_headers`]; lower-case names; repeated headers joined with `, `; at most
 //! [`MAX_HEADERS`] names, values cut at [`MAX_HEADER_VALUE`] octets, [`MAX_HEADERS_TOTAL`]
 //! octets in all; values that are not visible ASCII are left out). The headers include
 //! `cookie` and `authorization` when the client sent them, as Crossbar's do (dynamic
@@ -186,7 +186,12 @@ impl Origin {
         let protocol = websocket
             .as_ref()
             .map_or(serializer.name(), |(p, _)| p.name());
-        let mut d = Dict::with_capacity(12);
+        let count = 8
+            + usize::from(self.exporter.is_some())
+            + websocket
+                .as_ref()
+                .map_or(0, |(_, h)| 1 + usize::from(!h.is_empty()));
+        let mut d = Dict::with_capacity(count);
         d.insert("type", framing);
         d.insert("protocol", protocol);
         d.insert("peer", self.peer.as_str());
@@ -200,7 +205,9 @@ impl Origin {
         }
         if let Some((p, headers)) = websocket {
             d.insert("websocket_protocol", p.name());
-            d.insert("http_headers_received", headers);
+            if !headers.is_empty() {
+                d.insert("http_headers_received", headers);
+            }
         }
         Box::new(TransportInfo {
             channel_binding: self
@@ -800,6 +807,7 @@ where
     let mut chosen: Option<Subprotocol> = None;
     let mut headers = Dict::new();
     let paths = &shared.listener.websocket_paths;
+    let keep_headers = shared.cfg.http_headers;
     let enabled = &shared.subprotocols;
     // The signature is tungstenite's (its error response type is large).
     #[allow(clippy::result_large_err)]
@@ -821,7 +829,9 @@ where
                 resp.headers_mut()
                     .insert("sec-websocket-protocol", HeaderValue::from_static(p.name()));
                 chosen = Some(p);
-                headers = received_headers(req);
+                if keep_headers {
+                    headers = received_headers(req);
+                }
                 Ok(resp)
             }
             None => Err(error_response(
