@@ -247,6 +247,7 @@ fn on_join_and_on_leave_for_every_way_of_leaving() {
         TransportInfo {
             channel_binding: None,
             details: Dict::new().with("peer", "tcp4:10.0.0.1:40000"),
+            auth_methods: None,
         },
     );
     sim.send(

@@ -10,7 +10,7 @@ use wamp_proto::message::{Abort, Goodbye, Hello, Welcome};
 use wamp_proto::{DecodeError, Dict, Entropy, Message, Payload, Uri, Value};
 
 use crate::action::{CloseReason, ConnId, RouterAction};
-use crate::auth::{self, Env, PendingAuth, Step, Welcomed};
+use crate::auth::{self, AuthMethod, Env, PendingAuth, Step, Welcomed};
 use crate::broker::BrokerStats;
 use crate::config::{RealmConfig, RouterConfig};
 use crate::ctx::{Ctx, IdAlloc, Timer};
@@ -71,6 +71,13 @@ pub struct TransportInfo {
     /// `transport` by the session meta API and in dynamic authentication requests. Default:
     /// empty.
     pub details: Dict,
+    /// The authentication methods sessions on this connection may use, e.g. only those a
+    /// listener is configured for (Crossbar configures authentication per transport: ticket
+    /// only over TLS, say). The router picks the first of the client's methods that both the
+    /// realm offers and this list contains; a client offering none of them gets the same
+    /// ABORT `wamp.error.no_auth_method` as for methods the realm lacks. `None` (default):
+    /// every method of the realm.
+    pub auth_methods: Option<Vec<AuthMethod>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -924,10 +931,13 @@ impl Router {
                 CloseReason::Capacity,
             );
         }
+        let allowed = slot_conn(&self.slots, conn)
+            .and_then(|c| c.transport.as_deref())
+            .and_then(|t| t.auth_methods.as_deref());
         let Some(chosen) = self
             .realms
             .get(realm)
-            .and_then(|r| auth::choose(&r.auth, &hello.details))
+            .and_then(|r| auth::choose(&r.auth, &hello.details, allowed))
         else {
             self.abort(
                 conn,
