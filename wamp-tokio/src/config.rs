@@ -2,7 +2,8 @@
 //!
 //! Every key is optional; an empty file means the defaults of `wamp-router` without
 //! arguments (realm `realm1`, anonymous, WebSocket and RawSocket on `127.0.0.1:8080`).
-//! Unknown keys are errors. `wamp-tokio/examples/router.toml` documents every key.
+//! Unknown keys are errors. `wamp-tokio/examples/router.toml` documents every key;
+//! `wamp-tokio/examples/router-auth.toml` configures every authentication method.
 //!
 //! ```
 //! use wamp_tokio::config::FileConfig;
@@ -24,6 +25,63 @@
 //! let err = FileConfig::parse("[limits]\nmax_sesions = 3").unwrap_err();
 //! assert!(err.to_string().contains("max_sesions"));
 //! ```
+//!
+//! # Authentication and authorization
+//!
+//! Each realm lists its methods in `[realms.auth]`: a name means static principals (listed
+//! in `[[realms.auth.principals]]`, checked by the router core); a table
+//! `{ method = "...", provider = "dynamic" }` means the embedder's decider answers (a
+//! `wamp-router` started from the file alone has none, so such requests are denied). Roles
+//! map to the core's [`RoleConfig`] with Crossbar's permission shape.
+//!
+//! ```
+//! use wamp_tokio::config::FileConfig;
+//!
+//! let file = FileConfig::parse(r#"
+//!     [[listeners]]
+//!     address = "127.0.0.1:0"
+//!     auth_methods = ["ticket"]              # this listener: ticket only
+//!
+//!     [[realms]]
+//!     name = "realm1"
+//!     [realms.auth]
+//!     methods = ["ticket", "wampcra", { method = "cryptosign", provider = "dynamic" }]
+//!     [[realms.auth.principals]]
+//!     authid = "joe"
+//!     role = "user"
+//!     ticket = "joe-ticket"                  # or ticket_file = "..." / ticket_env = "..."
+//!     wampcra = { secret = "joe-secret" }    # or { password = "...", salt = "..." }
+//!
+//!     [[realms.roles]]
+//!     name = "user"
+//!     [[realms.roles.permissions]]
+//!     uri = "com.example."
+//!     match = "prefix"
+//!     allow = ["call", "subscribe"]          # or { call = true, subscribe = true }
+//!     disclose = { caller = true }
+//! "#).unwrap();
+//! let server = file.to_server_config(std::path::Path::new(".")).unwrap();
+//! let realm = &server.router.realms[0];
+//! assert_eq!(realm.auth.principals[0].ticket.as_deref(), Some("joe-ticket"));
+//! assert!(realm.roles[0].permissions[0].allow.call);
+//! ```
+//!
+//! The mapping checks what the core cannot see, each error naming its key:
+//! - a method offered with static principals that no principal can use (`ticket` listed,
+//!   no principal has a `ticket`) is an **error**, not a warning: such a configuration can
+//!   never authenticate anyone with it, which is always a mistake;
+//! - so is a principal's credential for a method the realm does not offer statically (the
+//!   credential would be dead);
+//! - with roles, every principal's `role` and the anonymous role (when anonymous is offered
+//!   statically) must be a listed role (else those sessions would be refused with
+//!   `wamp.error.no_such_role`);
+//! - hex keys and seeds, KDF costs (within the range clients accept, see
+//!   [`KdfLimits`]), salts, method and action names;
+//! - a listener's `auth_methods` must each be offered by some realm.
+//!
+//! Then [`RouterConfig::validate`] runs (duplicate authids, invalid public keys, URI
+//! patterns), its errors turned into [`ConfigError`]s with the same key names. Slow key
+//! derivations (salted WAMP-CRA `password`, SCRAM `password`) run while mapping, once.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -32,8 +90,8 @@ use std::time::Duration;
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use wamp_proto::auth::scram::{Kdf, ScramProfile};
 use wamp_proto::auth::wampcra::{self, SaltParams};
 use wamp_proto::auth::{AuthError, KdfLimits};
@@ -819,7 +877,10 @@ fn listener(
             {
                 return Err(ConfigError::new(
                     k,
-                    format!("no realm offers `{}` (see realms[].auth.methods)", m.as_str()),
+                    format!(
+                        "no realm offers `{}` (see realms[].auth.methods)",
+                        m.as_str()
+                    ),
                 ));
             }
             if !list.contains(&m) {
@@ -854,10 +915,7 @@ fn parse_match(key: &str, v: Option<&str>) -> Result<MatchPolicy, ConfigError> {
     match v {
         None => Ok(MatchPolicy::Exact),
         Some(s) => MatchPolicy::parse(s).ok_or_else(|| {
-            ConfigError::new(
-                key,
-                format!("`{s}` is not `exact`, `prefix` or `wildcard`"),
-            )
+            ConfigError::new(key, format!("`{s}` is not `exact`, `prefix` or `wildcard`"))
         }),
     }
 }
@@ -918,9 +976,8 @@ impl SecretSource<'_> {
             (k, text)
         } else if let Some(var) = self.env {
             let k = format!("{key}.{name}_env");
-            let v = std::env::var(var).map_err(|e| {
-                ConfigError::new(&k, format!("environment variable `{var}`: {e}"))
-            })?;
+            let v = std::env::var(var)
+                .map_err(|e| ConfigError::new(&k, format!("environment variable `{var}`: {e}")))?;
             (k, v)
         } else {
             return Ok(None);
@@ -1287,11 +1344,8 @@ fn auth(
         )?;
     }
     for (j, p) in a.principals.iter().enumerate() {
-        out.principals.push(principal(
-            &format!("{key}.principals[{j}]"),
-            p,
-            base_dir,
-        )?);
+        out.principals
+            .push(principal(&format!("{key}.principals[{j}]"), p, base_dir)?);
     }
     check_auth(key, &out, roles, roles_key)?;
     Ok(out)
@@ -1310,28 +1364,6 @@ fn check_auth(
             .iter()
             .any(|c| c.method == m && c.provider == AuthProvider::Static)
     };
-    for (j, c) in a.methods.iter().enumerate() {
-        if c.provider != AuthProvider::Static {
-            continue;
-        }
-        let Some((_, cred)) = CREDENTIALS.iter().find(|(m, _)| *m == c.method) else {
-            continue;
-        };
-        if !a
-            .principals
-            .iter()
-            .any(|p| credential_of(c.method, p) == Some(true))
-        {
-            return Err(ConfigError::new(
-                format!("{key}.methods[{j}]"),
-                format!(
-                    "`{}` is offered with static principals, but no principal in \
-                     {key}.principals has `{cred}`",
-                    c.method.as_str()
-                ),
-            ));
-        }
-    }
     let has_role = |r: &str| roles.is_empty() || roles.iter().any(|x| x.name == r);
     for (j, p) in a.principals.iter().enumerate() {
         let pk = format!("{key}.principals[{j}]");
@@ -1362,6 +1394,28 @@ fn check_auth(
             return Err(ConfigError::new(
                 format!("{pk}.role"),
                 format!("role `{}` is not in {roles_key}", p.authrole),
+            ));
+        }
+    }
+    for (j, c) in a.methods.iter().enumerate() {
+        if c.provider != AuthProvider::Static {
+            continue;
+        }
+        let Some((_, cred)) = CREDENTIALS.iter().find(|(m, _)| *m == c.method) else {
+            continue;
+        };
+        if !a
+            .principals
+            .iter()
+            .any(|p| credential_of(c.method, p) == Some(true))
+        {
+            return Err(ConfigError::new(
+                format!("{key}.methods[{j}]"),
+                format!(
+                    "`{}` is offered with static principals, but no principal in \
+                     {key}.principals has `{cred}`",
+                    c.method.as_str()
+                ),
             ));
         }
     }
@@ -1412,10 +1466,13 @@ fn permission(key: &str, p: &FilePermission) -> Result<Permission, ConfigError> 
             a
         }
     };
-    let disclose = p.disclose.as_ref().map_or(Disclose::default(), |d| Disclose {
-        caller: d.caller.unwrap_or(false),
-        publisher: d.publisher.unwrap_or(false),
-    });
+    let disclose = p
+        .disclose
+        .as_ref()
+        .map_or(Disclose::default(), |d| Disclose {
+            caller: d.caller.unwrap_or(false),
+            publisher: d.publisher.unwrap_or(false),
+        });
     Ok(Permission::new(uri.clone(), policy, allow).disclosing(disclose))
 }
 
@@ -1556,13 +1613,34 @@ fn load_tls(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wamp_proto::auth::cryptosign::CryptosignKey;
+
+    fn map(text: &str) -> Result<ServerConfig, ConfigError> {
+        FileConfig::parse(text).and_then(|c| c.to_server_config(Path::new(".")))
+    }
+
+    fn realm0(text: &str) -> RealmConfig {
+        let mut c = map(text).unwrap_or_else(|e| panic!("{text}\n{e}"));
+        c.router.realms.remove(0)
+    }
+
+    fn err(text: &str) -> ConfigError {
+        match map(text) {
+            Ok(_) => panic!("no error for:\n{text}"),
+            Err(e) => e,
+        }
+    }
+
+    fn key_of(seed: u8) -> String {
+        CryptosignKey::from_seed(&[seed; 32]).public_key_hex()
+    }
+
+    const PRINCIPAL_TICKET: &str =
+        "[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nticket = \"t\"\n";
 
     #[test]
     fn empty_file_is_the_default() {
-        let c = FileConfig::parse("")
-            .unwrap()
-            .to_server_config(Path::new("."))
-            .unwrap();
+        let c = map("").unwrap();
         assert_eq!(c.router.realms, vec![RealmConfig::from("realm1")]);
         assert_eq!(c.listeners.len(), 1);
         assert_eq!(
@@ -1570,6 +1648,12 @@ mod tests {
             Endpoint::Tcp("127.0.0.1:8080".parse().unwrap())
         );
         assert!(c.listeners[0].websocket && c.listeners[0].rawsocket);
+        assert_eq!(c.listeners[0].auth_methods, None);
+        // An empty [realms.auth] table is the core's default too.
+        assert_eq!(
+            realm0("[[realms]]\nname = \"realm1\"\n[realms.auth]"),
+            RealmConfig::from("realm1")
+        );
     }
 
     #[test]
@@ -1585,12 +1669,12 @@ mod tests {
                 "[[listeners]]\naddress = \"127.0.0.1:1\"\ntransports = [\"mqtt\"]",
                 "listeners[0].transports",
             ),
-            (
-                "[[listeners]]\naddress = \"127.0.0.1:1\"\nauth_methods = [\"ticket\"]",
-                "listeners[0].auth_methods",
-            ),
             ("[[listeners]]\ntransports = []", "listeners[0].address"),
             ("[[realms]]\nname = \"a..b\"", "realms[0].name"),
+            (
+                "[[realms]]\nname = \"a\"\n[[realms]]\nname = \"a\"",
+                "realms[1].name",
+            ),
             ("[limits]\nmax_message_size = 10", "limits.max_message_size"),
             ("[limits]\nmax_sessions = 0", "limits.max_sessions"),
             ("[timeouts]\nidle = -1", "timeouts.idle"),
@@ -1598,25 +1682,773 @@ mod tests {
             ("[router]\ndisclose_caller = \"yes\"", "line 2"),
         ];
         for (text, key) in cases {
-            let err = FileConfig::parse(text)
-                .and_then(|c| c.to_server_config(Path::new(".")))
-                .unwrap_err();
-            assert!(err.to_string().contains(key), "{text:?}: {err}");
+            let e = err(text);
+            assert!(e.to_string().contains(key), "{text:?}: {e}");
+        }
+    }
+
+    /// Cases of `[[realms]]` errors: (realm body after `name = "realm1"`, key named).
+    const REALM_ERRORS: &[(&str, &str)] = &[
+        // methods
+        (
+            "[realms.auth]\nmethods = [\"kerberos\"]",
+            "realms[0].auth.methods[0]",
+        ),
+        ("[realms.auth]\nmethods = []", "realms[0].auth.methods"),
+        (
+            "[realms.auth]\nmethods = [\"anonymous\", \"anonymous\"]",
+            "realms[0].auth.methods[1]",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"anonymous\", { method = \"ticket\", provider = \"ldap\" }]",
+            "realms[0].auth.methods[1].provider",
+        ),
+        (
+            "[realms.auth]\nmethods = [{ method = \"nope\" }]",
+            "realms[0].auth.methods[0]",
+        ),
+        // a static method nobody can use
+        (
+            "[realms.auth]\nmethods = [\"anonymous\", \"ticket\"]",
+            "realms[0].auth.methods[1]",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"ticket\", \"wampcra\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nticket = \"t\"",
+            "realms[0].auth.methods[1]",
+        ),
+        // a credential for a method not offered statically
+        (
+            "[realms.auth]\nmethods = [\"anonymous\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nticket = \"t\"",
+            "realms[0].auth.principals[0].ticket",
+        ),
+        (
+            "[realms.auth]\nmethods = [{ method = \"ticket\", provider = \"dynamic\" }]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nticket = \"t\"",
+            "realms[0].auth.principals[0].ticket",
+        ),
+        // principals
+        (
+            "[realms.auth]\nmethods = [\"ticket\"]\n[[realms.auth.principals]]\nrole = \"user\"\nticket = \"t\"",
+            "realms[0].auth.principals[0].authid",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"ticket\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nticket = \"t\"",
+            "realms[0].auth.principals[0].role",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"ticket\"]\n[[realms.auth.principals]]\nauthid = \"\"\nrole = \"user\"\nticket = \"t\"",
+            "realms[0].auth.principals[0].authid",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"ticket\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"",
+            "realms[0].auth.principals[0]: no credential",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"ticket\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nticket = \"t\"\nticket_env = \"X\"",
+            "realms[0].auth.principals[0].ticket",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"ticket\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nticket = \"\"",
+            "realms[0].auth.principals[0].ticket",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"ticket\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nticket_env = \"WAMP_CONFIG_TEST_SURELY_UNSET_1\"",
+            "realms[0].auth.principals[0].ticket_env",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"ticket\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nticket_file = \"no/such/file\"",
+            "realms[0].auth.principals[0].ticket_file",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"ticket\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nticket = \"t\"\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nticket = \"u\"",
+            "realms[0].auth.principals[1].authid",
+        ),
+        // wampcra
+        (
+            "[realms.auth]\nmethods = [\"wampcra\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nwampcra = {}",
+            "realms[0].auth.principals[0].wampcra.secret",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"wampcra\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nwampcra = { secret = \"s\", password = \"p\", salt = \"x\" }",
+            "realms[0].auth.principals[0].wampcra.password",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"wampcra\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nwampcra = { password = \"p\" }",
+            "realms[0].auth.principals[0].wampcra.salt",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"wampcra\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nwampcra = { secret = \"s\", iterations = 10 }",
+            "realms[0].auth.principals[0].wampcra.iterations",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"wampcra\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nwampcra = { password = \"p\", salt = \"s\", iterations = 0 }",
+            "realms[0].auth.principals[0].wampcra.iterations",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"wampcra\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nwampcra = { password = \"p\", salt = \"s\", keylen = 100000 }",
+            "realms[0].auth.principals[0].wampcra.keylen",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"wampcra\"]\n[[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nwampcra = { password = \"p\", salt = \"\" }",
+            "realms[0].auth.principals[0].wampcra.salt",
+        ),
+        // cryptosign
+        (
+            "[realms.auth]\nmethods = [\"cryptosign\"]\n[[realms.auth.principals]]\nauthid = \"dev\"\nrole = \"user\"\ncryptosign_keys = [\"00\", \"zz\"]",
+            "realms[0].auth.principals[0].cryptosign_keys[0]",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"cryptosign\"]\n[[realms.auth.principals]]\nauthid = \"dev\"\nrole = \"user\"\ncryptosign_keys = []",
+            "realms[0].auth.principals[0].cryptosign_keys",
+        ),
+        (
+            "[realms.auth]\ncryptosign_router_key = \"abc\"",
+            "realms[0].auth.cryptosign_router_key",
+        ),
+        (
+            "[realms.auth]\ncryptosign_router_key_env = \"WAMP_CONFIG_TEST_SURELY_UNSET_2\"",
+            "realms[0].auth.cryptosign_router_key_env",
+        ),
+        // scram
+        (
+            "[realms.auth]\nmethods = [\"scram\"]\n[[realms.auth.principals]]\nauthid = \"sam\"\nrole = \"user\"\nscram = { salt = \"0011223344556677\" }",
+            "realms[0].auth.principals[0].scram.password",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"scram\"]\n[[realms.auth.principals]]\nauthid = \"sam\"\nrole = \"user\"\nscram = { password = \"p\" }",
+            "realms[0].auth.principals[0].scram.salt",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"scram\"]\n[[realms.auth.principals]]\nauthid = \"sam\"\nrole = \"user\"\nscram = { password = \"p\", salt = \"xyz\" }",
+            "realms[0].auth.principals[0].scram.salt",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"scram\"]\n[[realms.auth.principals]]\nauthid = \"sam\"\nrole = \"user\"\nscram = { password = \"p\", salt = \"0011\" }",
+            "realms[0].auth.principals[0].scram.salt",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"scram\"]\n[[realms.auth.principals]]\nauthid = \"sam\"\nrole = \"user\"\nscram = { password = \"p\", salt = \"0011223344556677\", kdf = \"scrypt\" }",
+            "realms[0].auth.principals[0].scram.kdf",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"scram\"]\n[[realms.auth.principals]]\nauthid = \"sam\"\nrole = \"user\"\nscram = { password = \"p\", salt = \"0011223344556677\", kdf = \"pbkdf2\", iterations = 10 }",
+            "realms[0].auth.principals[0].scram.iterations",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"scram\"]\n[[realms.auth.principals]]\nauthid = \"sam\"\nrole = \"user\"\nscram = { password = \"p\", salt = \"0011223344556677\", kdf = \"pbkdf2\", memory = 512 }",
+            "realms[0].auth.principals[0].scram.memory",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"scram\"]\n[[realms.auth.principals]]\nauthid = \"sam\"\nrole = \"user\"\nscram = { password = \"p\", salt = \"0011223344556677\", memory = 4 }",
+            "realms[0].auth.principals[0].scram.memory",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"scram\"]\n[[realms.auth.principals]]\nauthid = \"sam\"\nrole = \"user\"\nscram = { password = \"p\", salt = \"0011223344556677\", iterations = 100000 }",
+            "realms[0].auth.principals[0].scram.iterations",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"scram\"]\n[[realms.auth.principals]]\nauthid = \"sam\"\nrole = \"user\"\nscram = { password = \"p\", salt = \"0011223344556677\", profile = \"crossbar\" }",
+            "realms[0].auth.principals[0].scram.profile",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"scram\"]\n[[realms.auth.principals]]\nauthid = \"sam\"\nrole = \"user\"\nscram = { salt = \"0011223344556677\", stored_key = \"00\" }",
+            "realms[0].auth.principals[0].scram.server_key",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"scram\"]\n[[realms.auth.principals]]\nauthid = \"sam\"\nrole = \"user\"\nscram = { salt = \"0011223344556677\", stored_key = \"00\", server_key = \"00\" }",
+            "realms[0].auth.principals[0].scram.stored_key",
+        ),
+        (
+            "[realms.auth]\nmethods = [\"scram\"]\n[[realms.auth.principals]]\nauthid = \"sam\"\nrole = \"user\"\nscram = { password = \"p\", salt = \"0011223344556677\", stored_key = \"00\", server_key = \"00\" }",
+            "realms[0].auth.principals[0].scram.password",
+        ),
+        (
+            "[realms.auth.scram_mock_kdf]\nkdf = \"pbkdf2\"\niterations = 1",
+            "realms[0].auth.scram_mock_kdf.iterations",
+        ),
+        // roles
+        (
+            "[[realms.roles]]\nname = \"user\"",
+            "realms[0].auth.anonymous_role",
+        ),
+        (
+            "[realms.auth]\nanonymous_role = \"\"",
+            "realms[0].auth.anonymous_role",
+        ),
+        (
+            "[[realms.roles]]\ndynamic = true",
+            "realms[0].roles[0].name",
+        ),
+        (
+            "[[realms.roles]]\nname = \"anonymous\"\n[[realms.roles]]\nname = \"anonymous\"",
+            "realms[0].roles[1].name",
+        ),
+        (
+            "[[realms.roles]]\nname = \"anonymous\"\ndynamic = true\n[[realms.roles.permissions]]\nuri = \"a\"",
+            "realms[0].roles[0].permissions",
+        ),
+        (
+            "[[realms.roles]]\nname = \"anonymous\"\n[[realms.roles.permissions]]\nmatch = \"prefix\"",
+            "realms[0].roles[0].permissions[0].uri",
+        ),
+        (
+            "[[realms.roles]]\nname = \"anonymous\"\n[[realms.roles.permissions]]\nuri = \"a\"\nmatch = \"regex\"",
+            "realms[0].roles[0].permissions[0].match",
+        ),
+        (
+            "[[realms.roles]]\nname = \"anonymous\"\n[[realms.roles.permissions]]\nuri = \"a\"\nallow = [\"call\", \"delete\"]",
+            "realms[0].roles[0].permissions[0].allow[1]",
+        ),
+        (
+            "[[realms.roles]]\nname = \"anonymous\"\n[[realms.roles.permissions]]\nuri = \"a..b\"",
+            "realms[0].roles[0].permissions[0].uri",
+        ),
+        // event history
+        (
+            "[[realms.event_history]]\nlimit = 3",
+            "realms[0].event_history[0].uri",
+        ),
+        (
+            "[[realms.event_history]]\nuri = \"a\"\nlimit = 0",
+            "realms[0].event_history[0].limit",
+        ),
+        (
+            "[[realms.event_history]]\nuri = \"a\"\nmatch = \"fuzzy\"",
+            "realms[0].event_history[0].match",
+        ),
+        (
+            "[[realms.event_history]]\nuri = \"a..b\"",
+            "realms[0].event_history[0].uri",
+        ),
+    ];
+
+    #[test]
+    fn realm_errors_name_the_key() {
+        for (body, key) in REALM_ERRORS {
+            let text = format!("[[realms]]\nname = \"realm1\"\n{body}");
+            let e = err(&text);
+            assert!(
+                e.to_string().starts_with(key),
+                "expected `{key}` for\n{text}\ngot: {e}"
+            );
         }
     }
 
     #[test]
-    fn example_file_documents_every_key_with_its_default() {
+    fn principal_role_must_be_a_listed_role() {
+        let text = format!(
+            "[[realms]]\nname = \"realm1\"\n[realms.auth]\nmethods = [\"ticket\"]\n\
+             {PRINCIPAL_TICKET}[[realms.roles]]\nname = \"admin\""
+        );
+        let e = err(&text);
+        assert_eq!(e.key, "realms[0].auth.principals[0].role");
+        assert!(e.message.contains("`user`"), "{e}");
+        // Without anonymous, the anonymous role need not exist; with the role it joins.
+        let text = text.replace("name = \"admin\"", "name = \"user\"");
+        assert_eq!(realm0(&text).roles[0].name, "user");
+    }
+
+    #[test]
+    fn invalid_cryptosign_point_is_reported_by_the_core_validation() {
+        // 64 hex characters, but not a point of the curve: the core's validation finds it.
+        let bad = format!("{}{}", "02", "00".repeat(31));
+        let text = format!(
+            "[[realms]]\nname = \"realm1\"\n[realms.auth]\nmethods = [\"cryptosign\"]\n\
+             [[realms.auth.principals]]\nauthid = \"d\"\nrole = \"r\"\ncryptosign_keys = [\"{bad}\"]"
+        );
+        let e = err(&text);
+        assert_eq!(e.key, "realms[0].auth.principals[0].cryptosign_keys", "{e}");
+    }
+
+    #[test]
+    fn listener_auth_methods() {
+        let base = "[[realms]]\nname = \"realm1\"\n[realms.auth]\n\
+                    methods = [\"anonymous\", \"ticket\"]\n";
+        let text = format!(
+            "[[listeners]]\naddress = \"127.0.0.1:1\"\nauth_methods = [\"ticket\", \"ticket\"]\n\
+             [[listeners]]\naddress = \"127.0.0.1:2\"\n{base}{PRINCIPAL_TICKET}"
+        );
+        let c = map(&text).unwrap();
+        assert_eq!(c.listeners[0].auth_methods, Some(vec![AuthMethod::Ticket]));
+        assert_eq!(c.listeners[1].auth_methods, None);
+        for (methods, key) in [
+            (
+                "[\"ticket\", \"telepathy\"]",
+                "listeners[0].auth_methods[1]",
+            ),
+            ("[\"wampcra\"]", "listeners[0].auth_methods[0]"),
+            ("[]", "listeners[0].auth_methods"),
+        ] {
+            let text = format!(
+                "[[listeners]]\naddress = \"127.0.0.1:1\"\nauth_methods = {methods}\n\
+                 {base}{PRINCIPAL_TICKET}"
+            );
+            assert_eq!(err(&text).key, key, "{methods}");
+        }
+        // `wamp-scram` names the same method as `scram`.
+        assert_eq!(
+            parse_method("k", "wamp-scram").unwrap(),
+            parse_method("k", "scram").unwrap()
+        );
+    }
+
+    #[test]
+    fn methods_and_providers() {
+        let r = realm0(
+            "[[realms]]\nname = \"realm1\"\n[realms.auth]\n\
+             methods = [\"ticket\", { method = \"wampcra\", provider = \"dynamic\" }, \
+             { method = \"anonymous\", provider = \"static\" }, { method = \"wamp-scram\", provider = \"dynamic\" }]\n\
+             anonymous_role = \"guest\"\n\
+             [realms.auth.scram_mock_kdf]\nkdf = \"pbkdf2\"\niterations = 5000\n\
+             [[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nticket = \"t\"",
+        );
+        assert_eq!(
+            r.auth.methods,
+            vec![
+                MethodConfig::static_(AuthMethod::Ticket),
+                MethodConfig::dynamic(AuthMethod::WampCra),
+                MethodConfig::static_(AuthMethod::Anonymous),
+                MethodConfig::dynamic(AuthMethod::Scram),
+            ]
+        );
+        assert_eq!(r.auth.anonymous_role, "guest");
+        assert_eq!(r.auth.scram_mock_kdf, Kdf::Pbkdf2 { iterations: 5000 });
+        assert_eq!(r.auth.cryptosign_router_key, None);
+        // A dynamic method needs no principal.
+        let r = realm0(
+            "[[realms]]\nname = \"realm1\"\n[realms.auth]\n\
+             methods = [{ method = \"ticket\", provider = \"dynamic\" }]",
+        );
+        assert!(r.auth.principals.is_empty());
+        // The mock KDF default is the core's.
+        let r = realm0("[[realms]]\nname = \"realm1\"\n[realms.auth.scram_mock_kdf]");
+        assert_eq!(r.auth.scram_mock_kdf, AuthConfig::default().scram_mock_kdf);
+        // A wrong shape of a methods entry is a parse error on its line.
+        let e = err("[[realms]]\nname = \"realm1\"\n[realms.auth]\nmethods = [3]");
+        assert!(e.key.starts_with("line 4"), "{e}");
+        let e = err("[[realms]]\nname = \"realm1\"\n[realms.auth]\n\
+             methods = [{ method = \"ticket\", provder = \"dynamic\" }]");
+        assert!(e.message.contains("provder"), "{e}");
+    }
+
+    #[test]
+    fn principals_with_every_credential() {
+        let dev = key_of(1);
+        let dev2 = key_of(2);
+        let r = realm0(&format!(
+            "[[realms]]\nname = \"realm1\"\non_leave_with_identity = true\n[realms.auth]\n\
+             methods = [\"ticket\", \"wampcra\", \"cryptosign\", \"scram\"]\n\
+             cryptosign_router_key = \"{router}\"\n\
+             [[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nticket = \"joe-ticket\"\n\
+             wampcra = {{ secret = \"joe-secret\" }}\n\
+             cryptosign_keys = [\"{dev}\", \"{dev2}\"]\n\
+             authextra = {{ a = \"x\", n = 3, neg = -1, f = 1.5, b = true, l = [1, \"two\"], t = {{ k = \"v\" }}, d = 1979-05-27T07:32:00Z }}\n\
+             [[realms.auth.principals]]\nauthid = \"salty\"\nrole = \"user\"\n\
+             wampcra = {{ password = \"pw\", salt = \"salt123\", iterations = 100, keylen = 16 }}\n\
+             [[realms.auth.principals]]\nauthid = \"crossbar\"\nrole = \"user\"\n\
+             wampcra = {{ secret = \"derived\", salt = \"salt123\" }}\n\
+             [[realms.auth.principals]]\nauthid = \"sam\"\nrole = \"user\"\n\
+             [realms.auth.principals.scram]\npassword = \"sam-pw\"\nsalt = \"0011223344556677\"\n\
+             kdf = \"argon2id-13\"\niterations = 2\nmemory = 64\nprofile = \"spec\"\n\
+             [[realms.auth.principals]]\nauthid = \"pb\"\nrole = \"user\"\n\
+             [realms.auth.principals.scram]\npassword = \"pb-pw\"\nsalt = \"00\"\nkdf = \"pbkdf2\"\n\
+             [[realms.auth.principals]]\nauthid = \"alice\"\nrole = \"admin\"\n\
+             [realms.auth.principals.scram]\nsalt = \"0011223344556677\"\n\
+             stored-key = \"{k1}\"\nserver_key = \"{k2}\"\n",
+            router = "2a".repeat(32),
+            k1 = "11".repeat(32),
+            k2 = "22".repeat(32),
+        ));
+        assert!(r.on_leave_with_identity);
+        assert_eq!(
+            r.auth.cryptosign_router_key.as_deref(),
+            Some("2a".repeat(32).as_str())
+        );
+        let p = &r.auth.principals;
+        assert_eq!(p.len(), 6);
+        assert_eq!(
+            (p[0].authid.as_str(), p[0].authrole.as_str()),
+            ("joe", "user")
+        );
+        assert_eq!(p[0].ticket.as_deref(), Some("joe-ticket"));
+        assert_eq!(p[0].wampcra, Some(CraCredential::plain("joe-secret")));
+        assert_eq!(p[0].cryptosign_keys, vec![dev, dev2]);
+        let extra = &p[0].authextra;
+        assert_eq!(extra.get_str("a"), Some("x"));
+        assert_eq!(extra.get("n"), Some(&Value::UInt(3)));
+        assert_eq!(extra.get("neg"), Some(&Value::Int(-1)));
+        assert_eq!(extra.get("f"), Some(&Value::Float(1.5)));
+        assert_eq!(extra.get("b"), Some(&Value::Bool(true)));
+        assert_eq!(
+            extra.get("l"),
+            Some(&Value::List(vec![Value::UInt(1), Value::from("two")]))
+        );
+        assert_eq!(extra.get_dict("t").and_then(|t| t.get_str("k")), Some("v"));
+        assert_eq!(extra.get_str("d"), Some("1979-05-27T07:32:00Z"));
+        let salt = SaltParams {
+            salt: "salt123".into(),
+            iterations: 100,
+            keylen: 16,
+        };
+        assert_eq!(
+            p[1].wampcra,
+            Some(CraCredential::salted("pw", salt).unwrap())
+        );
+        // Crossbar's form: the secret is the derived key, the salt parameters default.
+        assert_eq!(
+            p[2].wampcra,
+            Some(CraCredential {
+                secret: "derived".into(),
+                salt: Some(SaltParams {
+                    salt: "salt123".into(),
+                    iterations: 1000,
+                    keylen: 32,
+                }),
+            })
+        );
+        let argon = Kdf::Argon2id13 {
+            iterations: 2,
+            memory_kib: 64,
+        };
+        let salt8 = hex::decode("0011223344556677").unwrap();
+        assert_eq!(
+            p[3].scram,
+            Some(ScramSecret::derive(ScramProfile::Spec, "sam-pw", &salt8, argon).unwrap())
+        );
+        assert_eq!(
+            p[4].scram,
+            Some(
+                ScramSecret::derive(
+                    ScramProfile::Autobahn,
+                    "pb-pw",
+                    &[0],
+                    Kdf::Pbkdf2 { iterations: 4096 }
+                )
+                .unwrap()
+            )
+        );
+        assert_eq!(
+            p[5].scram,
+            Some(ScramSecret {
+                profile: ScramProfile::Autobahn,
+                kdf: Kdf::Argon2id13 {
+                    iterations: 4096,
+                    memory_kib: 512
+                },
+                salt: salt8,
+                stored_key: [0x11; 32],
+                server_key: [0x22; 32],
+            })
+        );
+        assert_eq!(p[5].authrole, "admin");
+    }
+
+    #[test]
+    fn secrets_from_files_and_environment() {
+        let dir = std::env::temp_dir().join(format!("wamp-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("joe.ticket"), "from-a-file\r\n").unwrap();
+        std::fs::write(dir.join("cra.secret"), "cra-from-file\n").unwrap();
+        std::fs::write(dir.join("router.key"), format!("{}\n", "2a".repeat(32))).unwrap();
+        std::fs::write(dir.join("empty"), "\n").unwrap();
+        // PATH is set in any test environment; variables cannot be set here (no unsafe).
+        let path = std::env::var("PATH").unwrap();
+        let text = "[[realms]]\nname = \"realm1\"\n[realms.auth]\n\
+             methods = [\"ticket\", \"wampcra\", \"scram\"]\n\
+             cryptosign_router_key_file = \"router.key\"\n\
+             [[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\n\
+             ticket_file = \"joe.ticket\"\nwampcra = { secret_file = \"cra.secret\" }\n\
+             [[realms.auth.principals]]\nauthid = \"env\"\nrole = \"user\"\n\
+             ticket_env = \"PATH\"\nwampcra = { password_env = \"PATH\", salt = \"s\" }\n\
+             scram = { password_file = \"joe.ticket\", salt = \"00\", kdf = \"pbkdf2\" }\n";
+        let c = FileConfig::parse(text)
+            .unwrap()
+            .to_server_config(&dir)
+            .unwrap();
+        let a = &c.router.realms[0].auth;
+        assert_eq!(
+            a.cryptosign_router_key.as_deref(),
+            Some("2a".repeat(32).as_str())
+        );
+        let p = &a.principals;
+        assert_eq!(p[0].ticket.as_deref(), Some("from-a-file"));
+        assert_eq!(p[0].wampcra, Some(CraCredential::plain("cra-from-file")));
+        assert_eq!(p[1].ticket.as_deref(), Some(path.as_str()));
+        let salt = SaltParams {
+            salt: "s".into(),
+            iterations: 1000,
+            keylen: 32,
+        };
+        assert_eq!(
+            p[1].wampcra,
+            Some(CraCredential::salted(&path, salt).unwrap())
+        );
+        let kdf = Kdf::Pbkdf2 { iterations: 4096 };
+        assert_eq!(
+            p[1].scram,
+            Some(ScramSecret::derive(ScramProfile::Autobahn, "from-a-file", &[0], kdf).unwrap())
+        );
+        // An empty file is an empty secret: an error naming the key.
+        let e = FileConfig::parse(&text.replace("joe.ticket\"\nwampcra", "empty\"\nwampcra"))
+            .unwrap()
+            .to_server_config(&dir)
+            .unwrap_err();
+        assert_eq!(e.key, "realms[0].auth.principals[0].ticket_file");
+        // Relative paths are resolved against the given folder, not the working directory.
+        let e = FileConfig::parse(text)
+            .unwrap()
+            .to_server_config(Path::new("/nonexistent"))
+            .unwrap_err();
+        assert_eq!(e.key, "realms[0].auth.cryptosign_router_key_file");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn roles_permissions_and_history() {
+        let r = realm0(
+            "[[realms]]\nname = \"realm1\"\n\
+             [[realms.roles]]\nname = \"anonymous\"\n\
+             [[realms.roles.permissions]]\nuri = \"\"\nmatch = \"prefix\"\n\
+             allow = [\"call\", \"subscribe\"]\n\
+             [[realms.roles.permissions]]\nuri = \"com.a\"\n\
+             allow = { register = true, publish = true }\n\
+             disclose = { caller = true, publisher = true }\n\
+             [[realms.roles.permissions]]\nuri = \"com..x\"\nmatch = \"wildcard\"\n\
+             [[realms.roles]]\nname = \"ext\"\ndynamic = true\n\
+             [[realms.event_history]]\nuri = \"com.h\"\n\
+             [[realms.event_history]]\nuri = \"com.p.\"\nmatch = \"prefix\"\nlimit = 7\n",
+        );
+        let all_but = |f: fn(&mut Allow)| {
+            let mut a = Allow::none();
+            f(&mut a);
+            a
+        };
+        assert_eq!(
+            r.roles,
+            vec![
+                RoleConfig::new(
+                    "anonymous",
+                    vec![
+                        Permission::new(
+                            "",
+                            MatchPolicy::Prefix,
+                            all_but(|a| {
+                                a.call = true;
+                                a.subscribe = true;
+                            })
+                        ),
+                        Permission::new(
+                            "com.a",
+                            MatchPolicy::Exact,
+                            all_but(|a| {
+                                a.register = true;
+                                a.publish = true;
+                            })
+                        )
+                        .disclosing(Disclose {
+                            caller: true,
+                            publisher: true
+                        }),
+                        Permission::new("com..x", MatchPolicy::Wildcard, Allow::none()),
+                    ]
+                ),
+                RoleConfig::dynamic("ext"),
+            ]
+        );
+        let mut h2 = HistoryConfig::new("com.p.");
+        h2.match_policy = MatchPolicy::Prefix;
+        h2.limit = 7;
+        assert_eq!(r.event_history, vec![HistoryConfig::new("com.h"), h2]);
+    }
+
+    #[test]
+    fn realm_override_keeps_configured_realms() {
+        let text = format!(
+            "[[realms]]\nname = \"secure\"\n[realms.auth]\nmethods = [\"ticket\"]\n\
+             {PRINCIPAL_TICKET}[[realms]]\nname = \"other\""
+        );
+        let mut c = map(&text).unwrap();
+        let secure = c.router.realms[0].clone();
+        select_realms(
+            &mut c.router,
+            &["new.one".into(), "secure".into(), "secure".into()],
+        )
+        .unwrap();
+        assert_eq!(c.router.realms, vec![RealmConfig::from("new.one"), secure]);
+        let e = select_realms(&mut c.router, &["a..b".into()]).unwrap_err();
+        assert_eq!(e.key, "--realm");
+    }
+
+    /// The fields a table accepts, from the parser's unknown-field error.
+    fn fields_of(snippet: &str) -> Vec<String> {
+        let e = FileConfig::parse(snippet).unwrap_err();
+        let msg = e.message;
+        assert!(msg.contains("zz_bogus"), "{snippet}: {msg}");
+        let mut out: Vec<String> = msg
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| *w != "zz_bogus")
+            .map(str::to_owned)
+            .collect();
+        out.sort();
+        assert!(!out.is_empty(), "{snippet}: {msg}");
+        out
+    }
+
+    #[test]
+    fn router_toml_documents_every_key() {
+        let example = include_str!("../examples/router.toml");
+        let r = "[[realms]]\nname = \"r\"\n";
+        let p = "[[realms.auth.principals]]\n";
+        let perm = "[[realms.roles]]\n[[realms.roles.permissions]]\n";
+        let tables = [
+            "zz_bogus = 1".to_owned(),
+            "[[listeners]]\nzz_bogus = 1".to_owned(),
+            "[[listeners]]\n[listeners.tls]\nzz_bogus = 1".to_owned(),
+            format!("{r}zz_bogus = 1"),
+            format!("{r}[realms.auth]\nzz_bogus = 1"),
+            format!("{r}[realms.auth]\nmethods = [{{ zz_bogus = 1 }}]"),
+            format!("{r}[realms.auth.scram_mock_kdf]\nzz_bogus = 1"),
+            format!("{r}{p}zz_bogus = 1"),
+            format!("{r}{p}[realms.auth.principals.wampcra]\nzz_bogus = 1"),
+            format!("{r}{p}[realms.auth.principals.scram]\nzz_bogus = 1"),
+            format!("{r}[[realms.roles]]\nzz_bogus = 1"),
+            format!("{r}{perm}zz_bogus = 1"),
+            format!("{r}{perm}allow = {{ zz_bogus = true }}"),
+            format!("{r}{perm}disclose = {{ zz_bogus = true }}"),
+            format!("{r}[[realms.event_history]]\nzz_bogus = 1"),
+            "[router]\nzz_bogus = 1".to_owned(),
+            "[limits]\nzz_bogus = 1".to_owned(),
+            "[timeouts]\nzz_bogus = 1".to_owned(),
+        ];
+        let mut checked = 0;
+        for t in &tables {
+            for field in fields_of(t) {
+                if field.contains('-') {
+                    continue; // an alias (`stored-key`) of a documented key
+                }
+                let documented = example.contains(&format!("{field} ="))
+                    || example.contains(&format!(".{field}]"))
+                    || example.contains(&format!("[{field}]"))
+                    || example.contains(&format!("[[{field}]]"));
+                assert!(documented, "key `{field}` of\n{t}\nis not in router.toml");
+                checked += 1;
+            }
+        }
+        assert!(checked > 90, "{checked}");
+    }
+
+    #[test]
+    fn router_toml_sets_the_defaults() {
         let text = include_str!("../examples/router.toml");
-        let file = FileConfig::parse(text).unwrap();
-        // Every key is set except the commented-out ones: path, tls, agent, seed.
-        let debug = format!("{file:?}");
-        assert_eq!(debug.matches("None").count(), 4, "{debug}");
-        let example = file.to_server_config(Path::new(".")).unwrap();
+        let example = FileConfig::parse(text)
+            .unwrap()
+            .to_server_config(Path::new("."))
+            .unwrap();
         let default = FileConfig::default()
             .to_server_config(Path::new("."))
             .unwrap();
         assert_eq!(format!("{example:?}"), format!("{default:?}"));
+    }
+
+    #[test]
+    fn router_toml_commented_keys_parse_when_uncommented() {
+        // Convention of the example: `# key = value` and `# [table]` are samples to enable,
+        // `# # key = value` their alternatives. With every sample enabled the file must still
+        // parse: documented keys exist, with values of the right type.
+        let text = include_str!("../examples/router.toml");
+        let mut out = String::new();
+        let mut enabled = 0;
+        for line in text.lines() {
+            let sample = line.strip_prefix("# ").filter(|rest| {
+                let header = rest.starts_with('[') && rest.ends_with(']') && !rest.contains(' ');
+                let key = rest
+                    .split_once(" = ")
+                    .is_some_and(|(k, _)| !k.is_empty() && !k.contains(' ') && k != "#");
+                header || key
+            });
+            if sample.is_some() {
+                enabled += 1;
+            }
+            out.push_str(sample.unwrap_or(line));
+            out.push('\n');
+        }
+        assert!(enabled >= 30, "{enabled}");
+        let file = FileConfig::parse(&out).unwrap_or_else(|e| panic!("{e}\n{out}"));
+        assert_eq!(file.listeners.len(), 2);
+        let realm = &file.realms[0];
+        let auth = realm.auth.as_ref().unwrap();
+        assert_eq!(auth.principals.len(), 1);
+        assert!(auth.principals[0].scram.is_some() && auth.principals[0].wampcra.is_some());
+        assert_eq!(realm.roles[0].permissions.len(), 1);
+        assert_eq!(realm.event_history.len(), 1);
+    }
+
+    #[test]
+    fn every_example_file_maps() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+                continue;
+            }
+            FileConfig::load(&path)
+                .and_then(|f| f.to_server_config(&dir))
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            n += 1;
+        }
+        assert!(n >= 2, "{n} example files");
+    }
+
+    #[test]
+    fn router_auth_example_configures_every_method() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let c = FileConfig::load(&dir.join("router-auth.toml"))
+            .unwrap()
+            .to_server_config(&dir)
+            .unwrap();
+        let r = &c.router.realms[0];
+        let methods: Vec<AuthMethod> = r.auth.methods.iter().map(|m| m.method).collect();
+        assert_eq!(
+            methods,
+            [
+                AuthMethod::Anonymous,
+                AuthMethod::Ticket,
+                AuthMethod::WampCra,
+                AuthMethod::Cryptosign,
+                AuthMethod::Scram
+            ]
+        );
+        assert_eq!(r.auth.principals.len(), 7);
+        // The Crossbar-style salted secret is what the password derives to.
+        let salt = SaltParams {
+            salt: "pepper".into(),
+            iterations: 1000,
+            keylen: 32,
+        };
+        assert_eq!(
+            r.auth.principals[3].wampcra,
+            Some(CraCredential::salted("pepper-secret", salt).unwrap())
+        );
+        // The precomputed Crossbar credential is what the password derives to.
+        let kdf = Kdf::Argon2id13 {
+            iterations: 4096,
+            memory_kib: 512,
+        };
+        let alice = r.auth.principals[6].scram.clone().unwrap();
+        assert_eq!(alice.kdf, kdf);
+        assert_eq!(alice.salt, b"alice-salt-16byt");
+        assert_eq!(
+            c.listeners[1].auth_methods,
+            Some(vec![AuthMethod::Cryptosign])
+        );
+        // The router key's public key is the one the comment names.
+        let key = CryptosignKey::from_hex(r.auth.cryptosign_router_key.as_deref().unwrap());
+        assert_eq!(
+            key.unwrap().public_key_hex(),
+            "197f6b23e16c8532c6abc838facd5ea789be0c76b2920334039bfa8b3d368d61"
+        );
     }
 
     #[test]
