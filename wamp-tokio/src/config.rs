@@ -766,7 +766,7 @@ impl FileConfig {
                 .listeners
                 .iter()
                 .enumerate()
-                .map(|(i, fl)| listener(i, fl, &router.realms, base_dir))
+                .map(|(i, fl)| listener(i, fl, &router, base_dir))
                 .collect::<Result<_, _>>()?;
         }
         router.validate().map_err(|e| core_error(&e))?;
@@ -779,7 +779,7 @@ impl FileConfig {
 fn listener(
     i: usize,
     fl: &FileListener,
-    realms: &[RealmConfig],
+    router: &RouterConfig,
     base_dir: &Path,
 ) -> Result<ListenerConfig, ConfigError> {
     let key = |k: &str| format!("listeners[{i}].{k}");
@@ -871,9 +871,13 @@ fn listener(
         for (j, name) in methods.iter().enumerate() {
             let k = key(&format!("auth_methods[{j}]"));
             let m = parse_method(&k, name)?;
-            if !realms
-                .iter()
-                .any(|r| r.auth.methods.iter().any(|c| c.method == m))
+            // Auto-created realms offer anonymous only.
+            let auto = router.auto_create_realms && m == AuthMethod::Anonymous;
+            if !auto
+                && !router
+                    .realms
+                    .iter()
+                    .any(|r| r.auth.methods.iter().any(|c| c.method == m))
             {
                 return Err(ConfigError::new(
                     k,
@@ -1984,6 +1988,18 @@ mod tests {
             );
             assert_eq!(err(&text).key, key, "{methods}");
         }
+        // Auto-created realms offer anonymous.
+        let text = format!(
+            "[router]\nauto_create_realms = true\n[[listeners]]\naddress = \"127.0.0.1:1\"\n\
+             auth_methods = [\"anonymous\"]\n[[realms]]\nname = \"realm1\"\n[realms.auth]\n\
+             methods = [\"ticket\"]\n{PRINCIPAL_TICKET}"
+        );
+        assert_eq!(
+            map(&text).unwrap().listeners[0].auth_methods,
+            Some(vec![AuthMethod::Anonymous])
+        );
+        let text = text.replace("auto_create_realms = true", "auto_create_realms = false");
+        assert_eq!(err(&text).key, "listeners[0].auth_methods[0]");
         // `wamp-scram` names the same method as `scram`.
         assert_eq!(
             parse_method("k", "wamp-scram").unwrap(),

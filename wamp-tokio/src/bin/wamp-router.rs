@@ -7,6 +7,7 @@
 //! configuration exits with code 2 and a message naming the key. SIGINT or SIGTERM: every
 //! session gets GOODBYE `wamp.close.system_shutdown`, then the process exits with code 0.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -101,6 +102,7 @@ fn main() -> ExitCode {
             .iter()
             .map(|r| r.name.to_string())
             .collect();
+        let mut realm_lines = Vec::new();
         for r in &config.router.realms {
             let methods: Vec<String> = r
                 .auth
@@ -116,12 +118,12 @@ fn main() -> ExitCode {
             } else {
                 format!("{} roles", r.roles.len())
             };
-            println!(
+            realm_lines.push(format!(
                 "wamp-router: realm {}: {} ({} static principals), {roles}",
                 r.name,
                 methods.join(", "),
                 r.auth.principals.len(),
-            );
+            ));
         }
         let server = match Server::bind(config).await {
             Ok(s) => s,
@@ -159,12 +161,17 @@ fn main() -> ExitCode {
                 }
                 None => String::new(),
             };
-            println!(
+            // A closed stdout (the reader went away) must not stop the router.
+            let _ = writeln!(
+                std::io::stdout(),
                 "wamp-router: serving realm {} on {ep}: {} ({}){auth}",
                 realms.join(", "),
                 what.join(" and "),
                 serializers.join(", "),
             );
+        }
+        for line in realm_lines {
+            let _ = writeln!(std::io::stdout(), "{line}");
         }
         let handle = server.handle();
         tokio::spawn(async move {
