@@ -1256,17 +1256,18 @@ fn principal(key: &str, p: &FilePrincipal, base_dir: &Path) -> Result<Principal,
     Ok(out)
 }
 
-/// Which credential of a principal a method uses, and its key name.
-fn credential_of(m: AuthMethod, p: &Principal) -> Option<bool> {
-    Some(match m {
+/// Whether `p` has the credential method `m` needs (anonymous needs none: `false`).
+fn has_credential(m: AuthMethod, p: &Principal) -> bool {
+    match m {
         AuthMethod::Ticket => p.ticket.is_some(),
         AuthMethod::WampCra => p.wampcra.is_some(),
         AuthMethod::Cryptosign => !p.cryptosign_keys.is_empty(),
         AuthMethod::Scram => p.scram.is_some(),
-        _ => return None,
-    })
+        _ => false,
+    }
 }
 
+/// The methods that need a credential, with the principal key that holds it.
 const CREDENTIALS: [(AuthMethod, &str); 4] = [
     (AuthMethod::Ticket, "ticket"),
     (AuthMethod::WampCra, "wampcra"),
@@ -1373,7 +1374,7 @@ fn check_auth(
         let pk = format!("{key}.principals[{j}]");
         let mut any = false;
         for (m, cred) in CREDENTIALS {
-            if credential_of(m, p) != Some(true) {
+            if !has_credential(m, p) {
                 continue;
             }
             any = true;
@@ -1408,11 +1409,7 @@ fn check_auth(
         let Some((_, cred)) = CREDENTIALS.iter().find(|(m, _)| *m == c.method) else {
             continue;
         };
-        if !a
-            .principals
-            .iter()
-            .any(|p| credential_of(c.method, p) == Some(true))
-        {
+        if !a.principals.iter().any(|p| has_credential(c.method, p)) {
             return Err(ConfigError::new(
                 format!("{key}.methods[{j}]"),
                 format!(
