@@ -23,6 +23,7 @@ mod router_peer;
 mod router_props;
 mod router_sim;
 mod router_vectors;
+mod server_config_auth;
 mod server_decisions;
 mod server_harness;
 mod server_peer;

@@ -163,6 +163,80 @@ fn no_acceptable_method_aborts_with_no_auth_method() {
     assert_eq!(sim.router.stats().authenticating, 1);
 }
 
+#[test]
+fn connection_auth_methods_restrict_the_realms_methods() {
+    let r = realm(
+        vec![st(AuthMethod::Anonymous), st(AuthMethod::Ticket)],
+        vec![Principal::new("joe", "user").with_ticket("secret")],
+    );
+    let mut sim = sim_with(r, 3);
+    let restrict = |sim: &mut Sim, p: &Peer, methods: Option<Vec<AuthMethod>>| {
+        assert!(sim.router.set_transport_info(
+            sim.clients[p.c].conn,
+            TransportInfo {
+                auth_methods: methods.map(Into::into),
+                ..TransportInfo::default()
+            },
+        ));
+    };
+    let ticket = || {
+        opts()
+            .authid("joe")
+            .with(Authenticator::Ticket("secret".into()))
+    };
+    // Ticket only on this connection: a ticket client joins...
+    let mut p = Peer::connect(&mut sim, Serializer::Json, 1);
+    restrict(&mut sim, &p, Some(vec![AuthMethod::Ticket]));
+    p.s.join(sim.now, ticket()).unwrap();
+    p.pump(&mut sim);
+    assert_eq!(joined(&p), (s("joe"), s("user"), s("ticket"), s("static")));
+    // ... an anonymous one gets the ABORT of a method the realm lacks ...
+    let mut p = Peer::connect(&mut sim, Serializer::Json, 2);
+    restrict(&mut sim, &p, Some(vec![AuthMethod::Ticket]));
+    p.s.join(sim.now, opts()).unwrap();
+    p.pump(&mut sim);
+    assert_eq!(p.abort_reason(), uris::NO_AUTH_METHOD);
+    // ... and a client offering both is taken on the allowed one, whatever its order.
+    let mut p = Peer::connect(&mut sim, Serializer::Json, 3);
+    restrict(&mut sim, &p, Some(vec![AuthMethod::Ticket]));
+    let both = opts()
+        .authid("joe")
+        .with(Authenticator::Anonymous)
+        .with(Authenticator::Ticket("secret".into()));
+    p.s.join(sim.now, both).unwrap();
+    p.pump(&mut sim);
+    assert_eq!(joined(&p).2, "ticket");
+    // Anonymous only: the ticket client is refused.
+    let mut p = Peer::connect(&mut sim, Serializer::Json, 4);
+    restrict(&mut sim, &p, Some(vec![AuthMethod::Anonymous]));
+    p.s.join(sim.now, ticket()).unwrap();
+    p.pump(&mut sim);
+    assert_eq!(p.abort_reason(), uris::NO_AUTH_METHOD);
+    // A method the connection allows but the realm lacks does not help.
+    let mut p = Peer::connect(&mut sim, Serializer::Json, 5);
+    restrict(&mut sim, &p, Some(vec![AuthMethod::WampCra]));
+    p.s.join(
+        sim.now,
+        opts()
+            .authid("joe")
+            .with(Authenticator::WampCra("secret".into())),
+    )
+    .unwrap();
+    p.pump(&mut sim);
+    assert_eq!(p.abort_reason(), uris::NO_AUTH_METHOD);
+    // An empty list allows nothing; `None` (the default) everything the realm offers.
+    let mut p = Peer::connect(&mut sim, Serializer::Json, 6);
+    restrict(&mut sim, &p, Some(vec![]));
+    p.s.join(sim.now, opts()).unwrap();
+    p.pump(&mut sim);
+    assert_eq!(p.abort_reason(), uris::NO_AUTH_METHOD);
+    let mut p = Peer::connect(&mut sim, Serializer::Json, 7);
+    restrict(&mut sim, &p, None);
+    p.s.join(sim.now, ticket()).unwrap();
+    p.pump(&mut sim);
+    assert_eq!(joined(&p).2, "ticket");
+}
+
 // ------------------------------------------------------------------------------------------
 // Ticket
 // ------------------------------------------------------------------------------------------
@@ -532,6 +606,7 @@ fn cryptosign_channel_binding() {
         TransportInfo {
             channel_binding: Some((ChannelBinding::TlsUnique, channel_id.to_vec())),
             details: Dict::new().with("peer", "tcp4:127.0.0.1:5000"),
+            ..TransportInfo::default()
         },
     ));
     p.s.join(sim.now, with_binding(channel_id.to_vec()))
@@ -545,6 +620,7 @@ fn cryptosign_channel_binding() {
         TransportInfo {
             channel_binding: Some((ChannelBinding::TlsUnique, channel_id.to_vec())),
             details: Dict::new(),
+            ..TransportInfo::default()
         },
     );
     p.s.join(sim.now, with_binding(vec![0x11; 32])).unwrap();

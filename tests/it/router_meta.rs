@@ -247,6 +247,11 @@ fn on_join_and_on_leave_for_every_way_of_leaving() {
         TransportInfo {
             channel_binding: None,
             details: Dict::new().with("peer", "tcp4:10.0.0.1:40000"),
+            // Shared by many connections; the connection's own `peer` wins.
+            shared_details: Some(std::sync::Arc::new(
+                Dict::new().with("type", "websocket").with("peer", "shared"),
+            )),
+            ..TransportInfo::default()
         },
     );
     sim.send(
@@ -282,6 +287,11 @@ fn on_join_and_on_leave_for_every_way_of_leaving() {
         d.get_dict("transport").unwrap().get_str("peer"),
         Some("tcp4:10.0.0.1:40000")
     );
+    assert_eq!(
+        d.get_dict("transport").unwrap().get_str("type"),
+        Some("websocket")
+    );
+    assert_eq!(d.get_dict("transport").unwrap().len(), 2);
     // wamp.session.get shows the same details.
     assert_eq!(
         ok1(&mut sim, w, "wamp.session.get", vec![v(s)]).as_dict(),

@@ -8,7 +8,8 @@
 //! a [`crate::DecisionRequest::Authenticate`]).
 //!
 //! The router picks the **first** method of the client's `HELLO.Details.authmethods` that the
-//! realm offers (no `authmethods`, or an empty list, means `anonymous`). None: ABORT
+//! realm offers and the connection may use ([`crate::TransportInfo::auth_methods`]; no
+//! `authmethods`, or an empty list, means `anonymous`). None: ABORT
 //! `wamp.error.no_auth_method` (Autobahn's and Crossbar's URI; the spec's
 //! `wamp.error.no_matching_auth_method` is not used). Any failure — unknown authid, wrong
 //! secret, wrong key, bad signature, missing field, denied by the dynamic authenticator,
@@ -499,7 +500,7 @@ pub(crate) struct Env<'a> {
     pub(crate) entropy: &'a mut dyn Entropy,
     pub(crate) unix_millis: u64,
     pub(crate) binding: Binding<'a>,
-    pub(crate) transport: &'a Dict,
+    pub(crate) transport: Option<&'a crate::TransportInfo>,
 }
 
 /// The outcome of a step.
@@ -581,10 +582,12 @@ fn str_list(v: &[Value]) -> impl Iterator<Item = &str> {
     v.iter().filter_map(Value::as_str)
 }
 
-/// Picks the first of the client's methods the realm offers.
+/// Picks the first of the client's methods the realm offers (and the connection may use:
+/// `allowed`, `None` = any).
 pub(crate) fn choose(
     auth: &RealmAuth,
     details: &Dict,
+    allowed: Option<&[AuthMethod]>,
 ) -> Option<(AuthMethod, &'static str, ScramProfile)> {
     let listed = details.get_list("authmethods").filter(|l| !l.is_empty());
     let anonymous = [Value::from("anonymous")];
@@ -593,7 +596,7 @@ pub(crate) fn choose(
         let Some((m, profile)) = AuthMethod::from_wire(name) else {
             continue;
         };
-        if auth.method(m).is_some() {
+        if auth.method(m).is_some() && allowed.is_none_or(|a| a.contains(&m)) {
             let wire = match profile {
                 Some(ScramProfile::Spec) => scram::METHOD_SPEC,
                 _ => m.as_str(),
@@ -647,7 +650,10 @@ impl PendingAuth {
             authrole: self.authrole.clone(),
             authextra: self.authextra.clone(),
             ticket,
-            transport: env.transport.clone(),
+            transport: env
+                .transport
+                .map(crate::TransportInfo::all_details)
+                .unwrap_or_default(),
         }))
     }
 

@@ -206,7 +206,7 @@ pub(crate) fn session_details(sid: SessionId, s: &Session) -> Dict {
         "transport",
         s.transport
             .as_ref()
-            .map(|t| t.details.clone())
+            .map(|t| t.all_details())
             .unwrap_or_default(),
     );
     d

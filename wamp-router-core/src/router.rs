@@ -11,7 +11,7 @@ use wamp_proto::message::{Abort, Goodbye, Hello, Welcome};
 use wamp_proto::{DecodeError, Dict, Entropy, Message, Payload, Uri, Value};
 
 use crate::action::{CloseReason, ConnId, RouterAction};
-use crate::auth::{self, Env, PendingAuth, Step, Welcomed};
+use crate::auth::{self, AuthMethod, Env, PendingAuth, Step, Welcomed};
 use crate::broker::BrokerStats;
 use crate::config::{RealmConfig, RouterConfig};
 use crate::ctx::{Ctx, IdAlloc, Timer};
@@ -68,10 +68,37 @@ pub struct TransportInfo {
     /// Cryptosign binds only to 32-byte data. Default: none (a client asking for channel
     /// binding then fails authentication, as with Crossbar).
     pub channel_binding: Option<(ChannelBinding, Vec<u8>)>,
-    /// Implementation-defined details (peer address, protocol, serializer, ...), shown as
-    /// `transport` by the session meta API and in dynamic authentication requests. Default:
-    /// empty.
+    /// Implementation-defined details of this connection (peer address, ...), shown as
+    /// `transport` by the session meta API and in dynamic authentication requests, after
+    /// [`TransportInfo::shared_details`] (a key in both: this one wins). Default: empty.
     pub details: Dict,
+    /// Details many connections have in common (the listener's transport, protocol and
+    /// serializer, say), shared rather than copied into each connection: an adapter keeps
+    /// one per kind of connection, which keeps idle connections small. Default: none.
+    pub shared_details: Option<Arc<Dict>>,
+    /// The authentication methods sessions on this connection may use, e.g. only those a
+    /// listener is configured for (Crossbar configures authentication per transport: ticket
+    /// only over TLS, say). The router picks the first of the client's methods that both the
+    /// realm offers and this list contains; a client offering none of them gets the same
+    /// ABORT `wamp.error.no_auth_method` as for methods the realm lacks. `None` (default):
+    /// every method of the realm. Shared, like [`TransportInfo::shared_details`].
+    pub auth_methods: Option<Arc<[AuthMethod]>>,
+}
+
+impl TransportInfo {
+    /// [`TransportInfo::shared_details`] followed by [`TransportInfo::details`] (which win
+    /// over shared keys): the `transport` dictionary of the meta API and of
+    /// [`crate::AuthRequest`].
+    pub fn all_details(&self) -> Dict {
+        let mut d = match &self.shared_details {
+            Some(shared) => Dict::clone(shared),
+            None => Dict::with_capacity(self.details.len()),
+        };
+        for (k, v) in self.details.iter() {
+            d.insert(k, v.clone());
+        }
+        d
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -926,10 +953,13 @@ impl Router {
                 CloseReason::Capacity,
             );
         }
+        let allowed = slot_conn(&self.slots, conn)
+            .and_then(|c| c.transport.as_deref())
+            .and_then(|t| t.auth_methods.as_deref());
         let Some(chosen) = self
             .realms
             .get(realm)
-            .and_then(|r| auth::choose(&r.auth, &hello.details))
+            .and_then(|r| auth::choose(&r.auth, &hello.details, allowed))
         else {
             self.abort(
                 conn,
@@ -944,7 +974,6 @@ impl Router {
         let Some(r) = self.realms.get(realm) else {
             return;
         };
-        let empty = Dict::new();
         let transport = slot_conn(&self.slots, conn).and_then(|c| c.transport.as_deref());
         let mut env = Env {
             realm_name: &r.name,
@@ -954,7 +983,7 @@ impl Router {
             binding: transport
                 .and_then(|t| t.channel_binding.as_ref())
                 .map(|(k, d)| (*k, d.as_slice())),
-            transport: transport.map_or(&empty, |t| &t.details),
+            transport,
         };
         let (pending, step) =
             PendingAuth::start(&mut env, realm, sid, features, &hello.details, chosen);
@@ -973,7 +1002,6 @@ impl Router {
         let Some(r) = self.realms.get(pending.realm) else {
             return Step::Fail(uris::AUTHENTICATION_FAILED);
         };
-        let empty = Dict::new();
         let transport = slot_conn(&self.slots, conn).and_then(|c| c.transport.as_deref());
         let mut env = Env {
             realm_name: &r.name,
@@ -983,7 +1011,7 @@ impl Router {
             binding: transport
                 .and_then(|t| t.channel_binding.as_ref())
                 .map(|(k, d)| (*k, d.as_slice())),
-            transport: transport.map_or(&empty, |t| &t.details),
+            transport,
         };
         f(pending, &mut env)
     }

@@ -52,6 +52,16 @@ fn port_of(line: &str) -> u16 {
 
 /// A RawSocket session (JSON) on `port`; returns the link and stream after WELCOME.
 fn join(port: u16, realm: &'static str) -> (Link, TcpStream) {
+    let (link, s, reply) = hello(port, realm);
+    match reply {
+        Some(Message::Welcome(_)) => {}
+        other => panic!("expected WELCOME, got {other:?}"),
+    }
+    (link, s)
+}
+
+/// Sends an anonymous HELLO for `realm` over RawSocket (JSON); returns the router's reply.
+fn hello(port: u16, realm: &'static str) -> (Link, TcpStream, Option<Message>) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let hs = ClientHandshake::new(Serializer::Json, MaxLength::MAX);
@@ -67,11 +77,8 @@ fn join(port: u16, realm: &'static str) -> (Link, TcpStream) {
     let mut out = Vec::new();
     link.encode(&hello, &mut out).unwrap();
     s.write_all(&out).unwrap();
-    match next(&mut link, &mut s) {
-        Some(Message::Welcome(_)) => {}
-        other => panic!("expected WELCOME, got {other:?}"),
-    }
-    (link, s)
+    let reply = next(&mut link, &mut s);
+    (link, s, reply)
 }
 
 fn next(link: &mut Link, s: &mut TcpStream) -> Option<Message> {
@@ -141,6 +148,15 @@ fn bad_configuration_exits_with_code_2_naming_the_key() {
             "listeners[0].tls.cert",
         ),
         ("log = \"info\"\n[router]\nuri_rules = 3\n", "line 3"),
+        (
+            "[[realms]]\nname = \"realm1\"\n[realms.auth]\nmethods = [\"ticket\"]\n",
+            "realms[0].auth.methods[0]",
+        ),
+        (
+            "[[realms]]\nname = \"realm1\"\n[realms.auth]\nmethods = [\"cryptosign\"]\n\
+             [[realms.auth.principals]]\nauthid = \"d\"\nrole = \"r\"\ncryptosign_keys = [\"xyz\"]\n",
+            "realms[0].auth.principals[0].cryptosign_keys[0]",
+        ),
     ];
     for (i, (text, key)) in cases.into_iter().enumerate() {
         let path = dir.join(format!("bad{i}.toml"));
@@ -177,6 +193,65 @@ fn example_config_serves() {
     let (r, line) = start(&["--config", path.to_str().unwrap()]);
     let port = port_of(&line);
     let (_link, _s) = join(port, "realm1");
+    drop(r);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn realm_override_keeps_the_files_authentication() {
+    let dir = std::env::temp_dir().join(format!("wamp-router-realms-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("auth.toml");
+    std::fs::write(
+        &path,
+        "[[realms]]\nname = \"com.secure\"\n[realms.auth]\nmethods = [\"ticket\"]\n\
+         [[realms.auth.principals]]\nauthid = \"joe\"\nrole = \"user\"\nticket = \"t\"\n\
+         [[realms]]\nname = \"com.dropped\"\n",
+    )
+    .unwrap();
+    let mut child = router()
+        .args(["--config", path.to_str().unwrap()])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--realm",
+            "com.secure",
+            "--realm",
+            "com.open",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start wamp-router");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        lines.push(line);
+    }
+    let r = Running(child);
+    assert!(
+        lines[0].starts_with("wamp-router: serving realm com.secure, com.open on"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].contains("realm com.secure: ticket (1 static principals)"),
+        "{lines:?}"
+    );
+    assert!(lines[2].contains("realm com.open: anonymous"), "{lines:?}");
+    let port = port_of(&lines[0]);
+    // The file's realm keeps its authentication: no anonymous sessions there.
+    match hello(port, "com.secure").2 {
+        Some(Message::Abort(a)) => assert_eq!(a.reason.as_str(), "wamp.error.no_auth_method"),
+        other => panic!("expected ABORT, got {other:?}"),
+    }
+    // A realm only named on the command line is anonymous; one not named is gone.
+    let (_link, _s) = join(port, "com.open");
+    match hello(port, "com.dropped").2 {
+        Some(Message::Abort(a)) => assert_eq!(a.reason.as_str(), "wamp.error.no_such_realm"),
+        other => panic!("expected ABORT, got {other:?}"),
+    }
     drop(r);
     let _ = std::fs::remove_dir_all(&dir);
 }

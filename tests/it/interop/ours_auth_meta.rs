@@ -1,7 +1,8 @@
 //! Our router (in-process) against autobahn-python's authenticators (ticket, WAMP-CRA plain
 //! and salted, cryptosign, SCRAM) and its use of the meta API (session, registration and
 //! subscription meta events and procedures, kill, testaments, event history):
-//! `tests/interop/ab_auth_meta.py`.
+//! `tests/interop/ab_auth_meta.py`. The router is configured in Rust, and once more from the
+//! TOML file `tests/interop/ab_auth_meta.toml` (as `wamp-router --config` would read it).
 
 use std::net::SocketAddr;
 
@@ -12,6 +13,7 @@ use wamp_router_core::{
     AuthConfig, AuthMethod, CraCredential, HistoryConfig, MethodConfig, Principal, RealmConfig,
     RouterConfig, ScramSecret,
 };
+use wamp_tokio::config::FileConfig;
 use wamp_tokio::server::{Endpoint, ListenerConfig, ServerConfig};
 
 use super::*;
@@ -106,5 +108,45 @@ fn autobahn_python_auth_rawsocket_msgpack() {
     let url = format!("rs://127.0.0.1:{}", server.port());
     let only = &["auth_wampcra", "auth_cryptosign", "auth_scram", "meta_kill"];
     autobahn_python_script("ab_auth_meta.py", &url, "realm1", "msgpack", only)
+        .assert_all_passed(only.len());
+}
+
+/// The same router, from `tests/interop/ab_auth_meta.toml`.
+fn toml_config() -> ServerConfig {
+    let dir = scripts_dir();
+    FileConfig::load(&dir.join("ab_auth_meta.toml"))
+        .and_then(|f| f.to_server_config(&dir))
+        .unwrap_or_else(|e| panic!("ab_auth_meta.toml: {e}"))
+}
+
+#[test]
+fn toml_configuration_is_the_rust_one() {
+    let from_file = toml_config();
+    assert_eq!(from_file.router.realms, vec![realm()]);
+    assert_eq!(from_file.seed, Some(11));
+}
+
+#[test]
+fn autobahn_python_auth_and_meta_from_toml_config_websocket_cbor() {
+    let server = TestServer::start(toml_config());
+    let url = format!("ws://127.0.0.1:{}/ws", server.port());
+    autobahn_python_script("ab_auth_meta.py", &url, "realm1", "cbor", CHECKS)
+        .assert_all_passed(CHECKS.len());
+    server.wait_for("all sessions gone", |_, r| r.sessions == 0);
+}
+
+#[test]
+fn autobahn_python_auth_from_toml_config_rawsocket_json() {
+    let server = TestServer::start(toml_config());
+    let url = format!("rs://127.0.0.1:{}", server.port());
+    let only = &[
+        "auth_ticket",
+        "auth_wampcra",
+        "auth_wampcra_salted",
+        "auth_cryptosign",
+        "auth_scram",
+        "auth_anonymous",
+    ];
+    autobahn_python_script("ab_auth_meta.py", &url, "realm1", "json", only)
         .assert_all_passed(only.len());
 }

@@ -2,17 +2,19 @@
 //!
 //! Without arguments it serves realm `realm1` (anonymous) on `127.0.0.1:8080`: WebSocket at
 //! `/ws` and `/`, RawSocket on the same port. `--config FILE` reads a TOML file (see
-//! `wamp-tokio/examples/router.toml`); `--listen`, `--realm` and `--log` override it. A bad
+//! `wamp-tokio/examples/router.toml`, and `router-auth.toml` for authentication); `--listen`,
+//! `--realm` and `--log` override it. A bad
 //! configuration exits with code 2 and a message naming the key. SIGINT or SIGTERM: every
 //! session gets GOODBYE `wamp.close.system_shutdown`, then the process exits with code 0.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use wamp_proto::Uri;
-use wamp_tokio::config::{FileConfig, parse_endpoint};
+use wamp_router_core::AuthProvider;
+use wamp_tokio::config::{FileConfig, parse_endpoint, select_realms};
 use wamp_tokio::server::{Endpoint, ListenerConfig, Server};
 
 /// A WAMP v2 router (WebSocket and RawSocket, JSON, MessagePack, CBOR, UBJSON).
@@ -26,7 +28,8 @@ struct Args {
     /// Serves WebSocket and RawSocket with every serializer.
     #[arg(long, value_name = "ADDR", value_parser = parse_endpoint)]
     listen: Vec<Endpoint>,
-    /// Serve this realm instead of the file's realms (repeatable).
+    /// Serve only this realm (repeatable): a realm the file configures keeps its
+    /// authentication, roles and history; any other is anonymous and allows everything.
     #[arg(long, value_name = "URI")]
     realm: Vec<String>,
     /// Log filter (error, warn, info, debug, trace, or tracing directives).
@@ -61,15 +64,9 @@ fn main() -> ExitCode {
             .collect();
     }
     if !args.realm.is_empty() {
-        let mut realms = Vec::new();
-        for r in &args.realm {
-            let uri = Uri::from_wire(r);
-            if !uri.is_valid(config.router.uri_rules) {
-                return config_error(&format!("--realm: `{r}` is not a valid URI"));
-            }
-            realms.push(wamp_router_core::RealmConfig::from(uri));
+        if let Err(e) = select_realms(&mut config.router, &args.realm) {
+            return config_error(&e.to_string());
         }
-        config.router.realms = realms;
     }
 
     let filter = match (&args.log, std::env::var("RUST_LOG").ok(), &file.log) {
@@ -105,6 +102,29 @@ fn main() -> ExitCode {
             .iter()
             .map(|r| r.name.to_string())
             .collect();
+        let mut realm_lines = Vec::new();
+        for r in &config.router.realms {
+            let methods: Vec<String> = r
+                .auth
+                .methods
+                .iter()
+                .map(|m| match m.provider {
+                    AuthProvider::Static => m.method.as_str().to_owned(),
+                    AuthProvider::Dynamic => format!("{} (dynamic)", m.method.as_str()),
+                })
+                .collect();
+            let roles = if r.roles.is_empty() {
+                "no roles: everything allowed".to_owned()
+            } else {
+                format!("{} roles", r.roles.len())
+            };
+            realm_lines.push(format!(
+                "wamp-router: realm {}: {} ({} static principals), {roles}",
+                r.name,
+                methods.join(", "),
+                r.auth.principals.len(),
+            ));
+        }
         let server = match Server::bind(config).await {
             Ok(s) => s,
             Err(e) => {
@@ -134,12 +154,24 @@ fn main() -> ExitCode {
                 what.push(format!("RawSocket{}", if tls { " over TLS" } else { "" }));
             }
             let serializers: Vec<&str> = l.serializers.iter().map(|s| s.name()).collect();
-            println!(
-                "wamp-router: serving realm {} on {ep}: {} ({}), anonymous",
+            let auth = match &l.auth_methods {
+                Some(m) => {
+                    let names: Vec<&str> = m.iter().map(|m| m.as_str()).collect();
+                    format!(", authentication {} only", names.join(", "))
+                }
+                None => String::new(),
+            };
+            // A closed stdout (the reader went away) must not stop the router.
+            let _ = writeln!(
+                std::io::stdout(),
+                "wamp-router: serving realm {} on {ep}: {} ({}){auth}",
                 realms.join(", "),
                 what.join(" and "),
                 serializers.join(", "),
             );
+        }
+        for line in realm_lines {
+            let _ = writeln!(std::io::stdout(), "{line}");
         }
         let handle = server.handle();
         tokio::spawn(async move {

@@ -60,7 +60,7 @@ use wamp_proto::rawsocket::{
 };
 use wamp_proto::websocket::{self as ws, FrameType, Subprotocol};
 use wamp_proto::{DecodeError, Dict, Message, Serializer, Value};
-use wamp_router_core::{CloseReason, ConnId, TransportInfo};
+use wamp_router_core::{AuthMethod, CloseReason, ConnId, TransportInfo};
 
 use super::io::Prefixed;
 use super::queue;
@@ -102,6 +102,11 @@ pub(crate) struct Shared {
     subprotocols: Vec<Subprotocol>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     ws_config: WebSocketConfig,
+    /// [`common_details`] per RawSocket serializer, then per WebSocket subprotocol (in
+    /// `subprotocols` order).
+    details: Vec<Arc<Dict>>,
+    /// The listener's authentication methods, shared by its connections.
+    auth_methods: Option<Arc<[AuthMethod]>>,
     _alive: mpsc::Sender<()>,
 }
 
@@ -131,6 +136,19 @@ impl Shared {
             .max_message_size(Some(max))
             .max_frame_size(Some(max));
         let tls = listener.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+        let secure = tls.is_some();
+        let details = listener
+            .serializers
+            .iter()
+            .map(|s| common_details(secure, None, *s))
+            .chain(
+                subprotocols
+                    .iter()
+                    .map(|p| common_details(secure, Some(*p), p.serializer)),
+            )
+            .map(Arc::new)
+            .collect();
+        let auth_methods = listener.auth_methods.as_deref().map(Arc::from);
         Shared {
             listener,
             cfg,
@@ -139,8 +157,29 @@ impl Shared {
             subprotocols,
             tls,
             ws_config,
+            details,
+            auth_methods,
             _alive: alive,
         }
+    }
+
+    /// The details shared by connections speaking `websocket` (or RawSocket) with
+    /// `serializer`.
+    fn details_of(
+        &self,
+        websocket: Option<Subprotocol>,
+        serializer: Serializer,
+    ) -> Option<Arc<Dict>> {
+        let n = self.listener.serializers.len();
+        let i = match websocket {
+            None => self
+                .listener
+                .serializers
+                .iter()
+                .position(|s| *s == serializer)?,
+            Some(p) => n + self.subprotocols.iter().position(|x| *x == p)?,
+        };
+        self.details.get(i).cloned()
     }
 }
 
@@ -172,50 +211,59 @@ struct Origin {
 }
 
 impl Origin {
-    /// The router's view of this transport (see the module docs).
+    /// The router's view of this transport (see the module docs): what is this connection's
+    /// own, plus the details and methods it shares with every connection of its kind.
     fn transport_info(
         &self,
+        shared: &Shared,
         serializer: Serializer,
         websocket: Option<(Subprotocol, Dict)>,
     ) -> Box<TransportInfo> {
-        let framing = if websocket.is_some() {
-            "websocket"
-        } else {
-            "rawsocket"
+        let (kind, headers) = match websocket {
+            Some((p, headers)) => (Some(p), headers),
+            None => (None, Dict::new()),
         };
-        let protocol = websocket
-            .as_ref()
-            .map_or(serializer.name(), |(p, _)| p.name());
-        let count = 8
-            + usize::from(self.exporter.is_some())
-            + websocket
-                .as_ref()
-                .map_or(0, |(_, h)| 1 + usize::from(!h.is_empty()));
-        let mut d = Dict::with_capacity(count);
-        d.insert("type", framing);
-        d.insert("protocol", protocol);
+        let own = 1 + usize::from(self.exporter.is_some()) + usize::from(!headers.is_empty());
+        let mut d = Dict::with_capacity(own);
         d.insert("peer", self.peer.as_str());
-        d.insert("is_secure", self.secure);
-        d.insert("channel_type", if self.secure { "tls" } else { "tcp" });
-        d.insert("channel_framing", framing);
-        d.insert("channel_serializer", serializer.name());
-        d.insert("is_server", true);
         if let Some(x) = &self.exporter {
             d.insert("channel_id", Dict::new().with("tls-exporter", &x[..]));
         }
-        if let Some((p, headers)) = websocket {
-            d.insert("websocket_protocol", p.name());
-            if !headers.is_empty() {
-                d.insert("http_headers_received", headers);
-            }
+        if !headers.is_empty() {
+            d.insert("http_headers_received", headers);
         }
         Box::new(TransportInfo {
             channel_binding: self
                 .exporter
                 .map(|x| (ChannelBinding::TlsExporter, x.to_vec())),
             details: d,
+            shared_details: shared.details_of(kind, serializer),
+            auth_methods: shared.auth_methods.clone(),
         })
     }
+}
+
+/// The transport details every connection of one kind (transport, subprotocol or
+/// serializer) on one listener has in common.
+fn common_details(secure: bool, websocket: Option<Subprotocol>, serializer: Serializer) -> Dict {
+    let framing = if websocket.is_some() {
+        "websocket"
+    } else {
+        "rawsocket"
+    };
+    let protocol = websocket.map_or(serializer.name(), |p| p.name());
+    let mut d = Dict::with_capacity(8);
+    d.insert("type", framing);
+    d.insert("protocol", protocol);
+    d.insert("is_secure", secure);
+    d.insert("channel_type", if secure { "tls" } else { "tcp" });
+    d.insert("channel_framing", framing);
+    d.insert("channel_serializer", serializer.name());
+    d.insert("is_server", true);
+    if let Some(p) = websocket {
+        d.insert("websocket_protocol", p.name());
+    }
+    d
 }
 
 /// The `tls-exporter` channel binding of a finished TLS handshake, where RFC 9266 allows it:
@@ -461,7 +509,7 @@ where
             return None;
         }
     };
-    let info = origin.transport_info(negotiated.serializer, None);
+    let info = origin.transport_info(shared, negotiated.serializer, None);
     let Some(reg) = register(shared, info).await else {
         bump(&shared.metrics.refused);
         tracing::warn!(%peer, "connection refused: connection limit reached");
@@ -864,7 +912,7 @@ where
         return None;
     };
     let mut wss = wss;
-    let info = origin.transport_info(subprotocol.serializer, Some((subprotocol, headers)));
+    let info = origin.transport_info(shared, subprotocol.serializer, Some((subprotocol, headers)));
     let Some(reg) = register(shared, info).await else {
         bump(&shared.metrics.refused);
         tracing::warn!(%peer, "connection refused: connection limit reached");

@@ -70,7 +70,7 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{mpsc, oneshot, watch};
 use wamp_proto::Serializer;
 use wamp_proto::id::SeededEntropy;
-use wamp_router_core::{Router, RouterConfig, RouterStats};
+use wamp_router_core::{AuthMethod, Router, RouterConfig, RouterStats};
 
 use router_task::Input;
 
@@ -111,6 +111,12 @@ pub struct ListenerConfig {
     pub websocket_paths: Vec<String>,
     /// TLS for every connection of this listener (rustls, `ring` provider). Default: none.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The authentication methods sessions on this listener's connections may use, out of
+    /// their realm's (Crossbar configures authentication per transport: e.g. ticket only on
+    /// the TLS listener); handed to the router core as
+    /// [`wamp_router_core::TransportInfo::auth_methods`]. A client offering none of them gets
+    /// ABORT `wamp.error.no_auth_method`. `None` (default): every method of the realm.
+    pub auth_methods: Option<Vec<AuthMethod>>,
 }
 
 impl ListenerConfig {
@@ -124,6 +130,7 @@ impl ListenerConfig {
             batched: true,
             websocket_paths: vec!["/ws".to_owned(), "/".to_owned()],
             tls: None,
+            auth_methods: None,
         }
     }
 }
