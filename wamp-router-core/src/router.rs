@@ -190,7 +190,7 @@ pub struct RouterStats {
 ///   [`Router::realms`].
 pub struct Router {
     config: RouterConfig,
-    entropy: Box<dyn Entropy>,
+    entropy: Box<dyn Entropy + Send>,
     seed: HashSeed,
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
@@ -233,7 +233,7 @@ impl Router {
     /// `random` invocation, hash seeds, challenges and nonces) from `entropy`. Invalid
     /// configuration entries are skipped: check the configuration with
     /// [`RouterConfig::validate`] first.
-    pub fn new(config: RouterConfig, mut entropy: Box<dyn Entropy>) -> Self {
+    pub fn new(config: RouterConfig, mut entropy: Box<dyn Entropy + Send>) -> Self {
         let seed = HashSeed(entropy.next_u64());
         let welcome_roles = Dict::new()
             .with("broker", features(BROKER_FEATURES))
@@ -1117,5 +1117,15 @@ impl Router {
         session.authextra = w.authextra;
         session.transport = transport;
         self.with_realm(now, realm, |r, ctx| r.join(ctx, sid, session));
+    }
+}
+
+#[cfg(test)]
+mod send_tests {
+    /// Embedders may move the router to another thread or hold it in a `Send` future.
+    #[test]
+    fn router_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<super::Router>();
     }
 }

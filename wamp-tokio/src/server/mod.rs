@@ -15,9 +15,10 @@
 //!   actions and `try_send`s each message to its connection's **bounded** queue
 //!   ([`ConnectionConfig::outgoing_queue`]). A full queue means a slow consumer: it is
 //!   disconnected, logged and counted ([`ServerStats::slow_consumers`]).
-//! * The router task runs on a thread of its own with a single-threaded runtime: the router
-//!   core is not `Send` (it owns a `Box<dyn Entropy>`), and a dedicated thread keeps the
-//!   routing state hot in one core's cache.
+//! * The router task runs on a thread of its own with a single-threaded runtime: a dedicated
+//!   thread keeps the routing state hot in one core's cache, and routing never waits behind
+//!   connection IO. (The core is `Send`; on the shared runtime instead, one run measured 25 %
+//!   more calls/s and 19 % fewer events/s: no clear win.)
 //! * A connection task either reads or writes: while a write to a peer that does not read is
 //!   blocked, that peer's input is not read either (backpressure). Such a peer is
 //!   disconnected when its queue overflows or when one write outlasts
@@ -458,8 +459,8 @@ impl Server {
         let conn_cfg = Arc::new(config.connection.clone());
         // Every connection task holds a clone; `recv` returns `None` once all are gone.
         let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
-        // The router lives on a thread of its own (it is not `Send`: its entropy source is
-        // a plain trait object), with a single-threaded runtime for its channel and timers.
+        // The router lives on a thread of its own, with a single-threaded runtime for its
+        // channel and timers (see the module docs).
         let (router_done_tx, router_done) = oneshot::channel::<()>();
         let router_config = config.router.clone();
         let metrics = handle.metrics.clone();
@@ -477,7 +478,7 @@ impl Server {
         std::thread::Builder::new()
             .name("wamp-router".to_owned())
             .spawn(move || {
-                let entropy: Box<dyn wamp_proto::Entropy> = match seed {
+                let entropy: Box<dyn wamp_proto::Entropy + Send> = match seed {
                     Some(seed) => Box::new(SeededEntropy::new(seed)),
                     None => Box::new(OsEntropy::new()),
                 };
