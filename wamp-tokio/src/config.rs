@@ -506,6 +506,9 @@ pub struct FileRouter {
     /// (`http_headers_received`, for dynamic authenticators and the meta API). Default
     /// `false`.
     pub http_headers: Option<bool>,
+    /// Give freed memory back to the system after many connections closed (glibc
+    /// `malloc_trim`). Default `true`.
+    pub release_memory: Option<bool>,
 }
 
 /// `[limits]`.
@@ -658,6 +661,9 @@ impl FileConfig {
         }
         if let Some(v) = r.disclose_publisher {
             router.disclose_publisher = v;
+        }
+        if let Some(v) = r.release_memory {
+            sc.release_memory = v;
         }
         if let Some(v) = &r.agent {
             router.agent = v.clone();
@@ -2368,6 +2374,8 @@ mod tests {
         };
         assert!(!map("").connection.http_headers);
         assert!(map("[router]\nhttp_headers = true").connection.http_headers);
+        assert!(map("").release_memory);
+        assert!(!map("[router]\nrelease_memory = false").release_memory);
         assert_eq!(map("").connection.websocket_read_buffer, 1024);
     }
 

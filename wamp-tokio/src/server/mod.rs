@@ -58,6 +58,7 @@ pub mod decider;
 mod io;
 mod queue;
 mod router_task;
+mod trim;
 
 pub use decider::{Decider, DeciderFn, DecisionFuture, decider_fn};
 
@@ -214,6 +215,11 @@ pub struct ServerConfig {
     /// How long shutdown waits for connections to flush their GOODBYE and close. Default:
     /// 5 s.
     pub shutdown_grace: Duration,
+    /// Give freed memory back to the system once many connections have closed (glibc's
+    /// `malloc_trim`, called off the worker threads when the open-connection count has
+    /// fallen by at least 64 and an eighth of its peak and settled; nothing on other
+    /// platforms). Default: `true`.
+    pub release_memory: bool,
     /// Answers dynamic authentication and authorization questions, off the routing task
     /// (see [`decider`]). Default: none (such questions are denied).
     pub decider: Option<Arc<dyn Decider>>,
@@ -232,6 +238,7 @@ impl Default for ServerConfig {
             seed: None,
             shutdown_grace: Duration::from_secs(5),
             decider: None,
+            release_memory: true,
         }
     }
 }
@@ -499,6 +506,9 @@ impl Server {
             accept_tasks.push(tokio::spawn(accept_loop(b, shared, stop)));
         }
         drop(alive_tx);
+        let trimmer = config
+            .release_memory
+            .then(|| tokio::spawn(trim::watch(handle.metrics.clone())));
         // Wait for the stop signal.
         while !*stop_rx.borrow_and_update() {
             if stop_rx.changed().await.is_err() {
@@ -521,6 +531,9 @@ impl Server {
         }
         let _ = handle.router_tx.send(Input::Stop).await;
         let _ = router_done.await;
+        if let Some(t) = trimmer {
+            t.abort();
+        }
         Ok(())
     }
 }
