@@ -373,7 +373,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let peer = &*origin.peer;
-    let first = match timeout_at(deadline, Prefixed::read_first(stream)).await {
+    // Boxed, like every transient state: a task keeps the size of its largest state for
+    // its whole life.
+    let first = match Box::pin(timeout_at(deadline, Prefixed::read_first(stream))).await {
         Ok(Ok(Some(f))) => f,
         Ok(Ok(None)) | Ok(Err(_)) => {
             bump(&shared.metrics.handshake_failures);
@@ -703,7 +705,7 @@ where
                 wbuf.reserve(4096);
                 let burst = collect_burst(&link, first, &reg.out_rx, &mut wbuf);
                 if !wbuf.is_empty() {
-                    match write_guarded(&mut s, &wbuf, cfg.write_timeout, &reg.out_rx).await {
+                    match Box::pin(write_guarded(&mut s, &wbuf, cfg.write_timeout, &reg.out_rx)).await {
                         WriteResult::Ok => {}
                         WriteResult::Failed => break End::Gone,
                         WriteResult::Killed => break End::Killed,
@@ -755,7 +757,7 @@ where
                 if link.has_pending_pongs() {
                     let mut pongs = Vec::new();
                     link.take_pongs(&mut pongs);
-                    match write_guarded(&mut s, &pongs, cfg.write_timeout, &reg.out_rx).await {
+                    match Box::pin(write_guarded(&mut s, &pongs, cfg.write_timeout, &reg.out_rx)).await {
                         WriteResult::Ok => {}
                         WriteResult::Killed => break End::Killed,
                         _ => break End::Gone,
@@ -772,7 +774,7 @@ where
                     Tick::Ping => {
                         let mut ping = Vec::new();
                         let _ = encode_frame(FrameKind::Ping, b"", &mut ping);
-                        match write_guarded(&mut s, &ping, cfg.write_timeout, &reg.out_rx).await {
+                        match Box::pin(write_guarded(&mut s, &ping, cfg.write_timeout, &reg.out_rx)).await {
                             WriteResult::Ok => {}
                             WriteResult::Killed => break End::Killed,
                             _ => break End::Gone,
@@ -787,7 +789,7 @@ where
     match end {
         End::Gone | End::Killed => {}
         End::Close(_) | End::Abort(_) => {
-            let _ = timeout(cfg.write_timeout, s.shutdown()).await;
+            let _ = Box::pin(timeout(cfg.write_timeout, s.shutdown())).await;
         }
     }
     drop(reg);
@@ -1027,7 +1029,7 @@ where
                 let mut wbuf = Vec::with_capacity(4096);
                 let burst = ws_burst(&link, first, &reg.out_rx, &mut wbuf);
                 if !wbuf.is_empty() {
-                    match ws_write(&mut wss, &wbuf, cfg.write_timeout, &reg.out_rx).await {
+                    match Box::pin(ws_write(&mut wss, &wbuf, cfg.write_timeout, &reg.out_rx)).await {
                         WriteResult::Ok => {}
                         WriteResult::Failed => break End::Gone,
                         WriteResult::Killed => break End::Killed,
@@ -1124,7 +1126,7 @@ where
                     }
                     Tick::Ping => {
                         // An empty, final, unmasked ping frame.
-                        match ws_write(&mut wss, &[0x89, 0x00], cfg.write_timeout, &reg.out_rx).await {
+                        match Box::pin(ws_write(&mut wss, &[0x89, 0x00], cfg.write_timeout, &reg.out_rx)).await {
                             WriteResult::Ok => {}
                             WriteResult::Killed => break End::Killed,
                             _ => break End::Gone,
@@ -1147,11 +1149,11 @@ where
             reason: Utf8Bytes::default(),
         };
         // Send our close frame, then wait a little for the peer's.
-        let _ = timeout(CLOSE_WAIT, async {
+        let _ = Box::pin(timeout(CLOSE_WAIT, async {
             if wss.close(Some(frame)).await.is_ok() {
                 while let Some(Ok(_)) = wss.next().await {}
             }
-        })
+        }))
         .await;
     }
     drop(reg);
