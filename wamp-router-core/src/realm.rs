@@ -117,7 +117,7 @@ impl Realm {
 
     /// A session joins (after WELCOME was queued): `wamp.session.on_join`.
     pub(crate) fn join(&mut self, ctx: &mut Ctx<'_>, sid: SessionId, session: Session) {
-        self.sessions.insert(sid, session);
+        self.sessions.insert(sid, Box::new(session));
         self.announce_join(ctx, sid);
     }
 
@@ -148,7 +148,7 @@ impl Realm {
             self.flush_meta(ctx);
             self.announce_leave(ctx, sid, &session);
         }
-        Some(session)
+        Some(*session)
     }
 
     /// A message from an established session (not GOODBYE or ABORT: the router handles the

@@ -225,7 +225,9 @@ impl Session {
 }
 
 /// The sessions of one realm.
-pub(crate) type Sessions = crate::index::FastMap<SessionId, Session>;
+/// Boxed: a session is about 280 octets and the table keeps up to twice as many buckets as
+/// sessions, so unboxed the table alone would cost up to 600 octets per session.
+pub(crate) type Sessions = crate::index::FastMap<SessionId, Box<Session>>;
 
 #[cfg(test)]
 mod tests {

@@ -90,7 +90,7 @@ impl Fixture {
             authprovider: Arc::from("static"),
         };
         self.sessions
-            .insert(sid, Session::new(conn(id), identity, features));
+            .insert(sid, Box::new(Session::new(conn(id), identity, features)));
         sid
     }
 
