@@ -9,7 +9,9 @@ The router must serve REALM with (see tests/it/interop/ours_auth_meta.rs):
   wampcra salted `salty` with password `salty-secret` (salt `salt123`, 1000 iterations,
   keylen 32, role `user`); cryptosign `dev` with the key of seed 0x01 * 32 (role `device`);
   scram `sam`/`sam-password` (argon2id, role `user`);
-- an event history for `com.interop.hist` (exact).
+- an event history for `com.interop.hist` (exact);
+- roles `anonymous`, `user` and `device` allowed everything (the realm's other roles and
+  principals serve abjs_auth_meta.js).
 Prints one line per check ("PASS name" or "FAIL name: why") and "N passed, M failed".
 """
 

@@ -14,6 +14,7 @@ pub(crate) mod crossbar_auth;
 mod crossbar_reference;
 mod ours_auth_meta;
 mod ours_autobahn;
+mod ours_autobahn_js_auth;
 
 /// The folder of the committed interop scripts and pins.
 pub(crate) fn scripts_dir() -> PathBuf {
@@ -239,8 +240,20 @@ pub(crate) fn autobahn_python_script(
 
 /// Runs the autobahn-js suite (`tests/interop/abjs_suite.js`).
 pub(crate) fn autobahn_js(url: &str, realm: &str, serializer: &str, only: &[&str]) -> SuiteReport {
+    autobahn_js_script("abjs_suite.js", url, realm, serializer, only)
+}
+
+/// Runs another autobahn-js script of `tests/interop` (same arguments and output as
+/// `abjs_suite.js`).
+pub(crate) fn autobahn_js_script(
+    script: &str,
+    url: &str,
+    realm: &str,
+    serializer: &str,
+    only: &[&str],
+) -> SuiteReport {
     let mut cmd = Command::new("node");
-    cmd.arg(scripts_dir().join("abjs_suite.js"))
+    cmd.arg(scripts_dir().join(script))
         .args([url, realm, serializer])
         .args(only)
         .env("NODE_PATH", node_modules());

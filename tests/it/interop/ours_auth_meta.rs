@@ -3,15 +3,20 @@
 //! subscription meta events and procedures, kill, testaments, event history):
 //! `tests/interop/ab_auth_meta.py`. The router is configured in Rust, and once more from the
 //! TOML file `tests/interop/ab_auth_meta.toml` (as `wamp-router --config` would read it).
+//!
+//! The same realm serves autobahn-js (`tests/interop/abjs_auth_meta.js`, run by
+//! `ours_autobahn_js_auth`): it adds the `guest` principal and the roles its authorization
+//! check needs.
 
 use std::net::SocketAddr;
 
+use wamp_proto::MatchPolicy;
 use wamp_proto::auth::cryptosign::CryptosignKey;
 use wamp_proto::auth::scram::{Kdf, ScramProfile};
 use wamp_proto::auth::wampcra::SaltParams;
 use wamp_router_core::{
-    AuthConfig, AuthMethod, CraCredential, HistoryConfig, MethodConfig, Principal, RealmConfig,
-    RouterConfig, ScramSecret,
+    Allow, AuthConfig, AuthMethod, CraCredential, HistoryConfig, MethodConfig, Permission,
+    Principal, RealmConfig, RoleConfig, RouterConfig, ScramSecret,
 };
 use wamp_tokio::config::FileConfig;
 use wamp_tokio::server::{Endpoint, ListenerConfig, ServerConfig};
@@ -33,7 +38,10 @@ const CHECKS: &[&str] = &[
     "meta_event_history",
 ];
 
-/// The realm `ab_auth_meta.py` expects.
+/// The realm `ab_auth_meta.py` and `abjs_auth_meta.js` expect. Roles `anonymous`, `user` and
+/// `device` may do everything; `guest` (principal `guest`, ticket `guest-ticket`) may
+/// subscribe and publish anything but call only `com.interop.public` (no meta procedures, no
+/// registrations).
 fn realm() -> RealmConfig {
     let salted = CraCredential::salted(
         "salty-secret",
@@ -73,14 +81,43 @@ fn realm() -> RealmConfig {
             Principal::new("salty", "user").with_wampcra(salted),
             Principal::new("dev", "device").with_cryptosign_key(dev.public_key_hex()),
             Principal::new("sam", "user").with_scram(scram),
+            Principal::new("guest", "guest").with_ticket("guest-ticket"),
         ],
         ..AuthConfig::default()
     };
+    let everything = || vec![Permission::new("", MatchPolicy::Prefix, Allow::all())];
+    r.roles = vec![
+        RoleConfig::new("anonymous", everything()),
+        RoleConfig::new("user", everything()),
+        RoleConfig::new("device", everything()),
+        RoleConfig::new(
+            "guest",
+            vec![
+                Permission::new(
+                    "",
+                    MatchPolicy::Prefix,
+                    Allow {
+                        publish: true,
+                        subscribe: true,
+                        ..Allow::none()
+                    },
+                ),
+                Permission::new(
+                    "com.interop.public",
+                    MatchPolicy::Exact,
+                    Allow {
+                        call: true,
+                        ..Allow::none()
+                    },
+                ),
+            ],
+        ),
+    ];
     r.event_history = vec![HistoryConfig::new("com.interop.hist")];
     r
 }
 
-fn config() -> ServerConfig {
+pub(super) fn config() -> ServerConfig {
     let router = RouterConfig::with_realm(realm());
     router.validate().unwrap();
     let mut c = ServerConfig::default();

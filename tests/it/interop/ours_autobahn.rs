@@ -4,8 +4,8 @@
 //! To cap the run time the full python suite runs on WebSocket JSON and MessagePack and on
 //! RawSocket MessagePack; a subset runs on CBOR, UBJSON and the batched subprotocols. The JS
 //! suite runs on WebSocket JSON, MessagePack and CBOR and on RawSocket (JSON, the only
-//! serializer autobahn-js speaks there). Meta API and authentication checks come with the
-//! router core's authentication and meta API.
+//! serializer autobahn-js speaks there). Authentication, authorization and meta API checks:
+//! `ours_auth_meta` (autobahn-python) and `ours_autobahn_js_auth` (autobahn-js).
 
 use super::*;
 use crate::server_harness::{TestServer, interop_config};
