@@ -19,43 +19,14 @@
 // Not covered: SCRAM. autobahn-js 22.11.1 does not implement it (its lib/auth has only
 // WAMP-CRA, cryptosign and the obsolete Mozilla Persona); ab_auth_meta.py covers it.
 'use strict';
-const autobahn = require('autobahn');
-
-const [URL, REALM, SERIALIZER, ...ONLY] = process.argv.slice(2);
-const TIMEOUT = 10000;
+const {
+  autobahn, options, withTimeout, leave, expect, sleep, same, run,
+} = require('./abjs_common');
 // The cryptosign key of `dev`: the Ed25519 key pair of the seed 0x01 * 32 (autobahn-js
 // exports the tweetnacl it signs with).
 const DEV_KEY = autobahn.nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(1));
 const OTHER_KEY = autobahn.nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(2));
 const DEV_PUBKEY = '8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c';
-
-function serializers() {
-  switch (SERIALIZER) {
-    case 'json': return [new autobahn.serializer.JSONSerializer()];
-    case 'msgpack': return [new autobahn.serializer.MsgpackSerializer()];
-    case 'cbor': return [new autobahn.serializer.CBORSerializer()];
-    default: throw new Error('unknown serializer ' + SERIALIZER);
-  }
-}
-
-function withTimeout(p, what) {
-  let t;
-  const timer = new Promise((_, reject) => {
-    t = setTimeout(() => reject(new Error('timeout: ' + what)), TIMEOUT);
-  });
-  return Promise.race([p, timer]).finally(() => clearTimeout(t));
-}
-
-function options(extra) {
-  let opts;
-  if (URL.startsWith('tcp://')) {
-    const u = new globalThis.URL(URL);
-    opts = { transports: [{ type: 'rawsocket', host: u.hostname, port: Number(u.port) }] };
-  } else {
-    opts = { url: URL, serializers: serializers() };
-  }
-  return Object.assign(opts, { realm: REALM, max_retries: 0 }, extra || {});
-}
 
 // Every connection a check opened, closed after it (so a failed check leaves no session
 // behind to disturb the next one's counts).
@@ -112,13 +83,6 @@ function refused(extra) {
   }), 'refusal');
 }
 
-function leave(s) {
-  return new Promise((resolve) => {
-    s._conn.onclose = () => { resolve(); return true; };
-    s._conn.close();
-  });
-}
-
 // The error URI a call fails with (fails if it succeeds).
 async function callError(s, procedure, args) {
   try {
@@ -130,9 +94,6 @@ async function callError(s, procedure, args) {
   }
 }
 
-function expect(cond, what) { if (!cond) throw new Error('expectation failed: ' + what); }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const identity = (s) =>
   [s.details.authid, s.details.authrole, s.details.authmethod, s.details.authprovider];
 const sorted = (a) => [...a].sort((x, y) => x - y);
@@ -410,18 +371,4 @@ const CHECKS = {
   },
 };
 
-(async () => {
-  let passed = 0; let failed = 0;
-  for (const [name, fn] of Object.entries(CHECKS)) {
-    if (ONLY.length && !ONLY.includes(name)) continue;
-    try {
-      await withTimeout(fn(), name);
-      console.log('PASS ' + name); passed++;
-    } catch (e) {
-      console.log('FAIL ' + name + ': ' + (e && e.stack ? e.stack.split('\n')[0] : e)); failed++;
-    }
-    await closeAll();
-  }
-  console.log(`autobahn-js auth/meta ${URL} ${SERIALIZER}: ${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-})();
+run('autobahn-js auth/meta', CHECKS, closeAll);

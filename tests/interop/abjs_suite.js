@@ -5,38 +5,13 @@
 // there). SERIALIZER is json, msgpack or cbor. Prints "PASS name" / "FAIL name: why" per check
 // and closes with "N passed, M failed"; exits non-zero when a check failed.
 'use strict';
-const autobahn = require('autobahn');
-
-const [URL, REALM, SERIALIZER, ...ONLY] = process.argv.slice(2);
-const TIMEOUT = 10000;
-
-function serializers() {
-  switch (SERIALIZER) {
-    case 'json': return [new autobahn.serializer.JSONSerializer()];
-    case 'msgpack': return [new autobahn.serializer.MsgpackSerializer()];
-    case 'cbor': return [new autobahn.serializer.CBORSerializer()];
-    default: throw new Error('unknown serializer ' + SERIALIZER);
-  }
-}
-
-function withTimeout(p, what) {
-  let t;
-  const timer = new Promise((_, reject) => {
-    t = setTimeout(() => reject(new Error('timeout: ' + what)), TIMEOUT);
-  });
-  return Promise.race([p, timer]).finally(() => clearTimeout(t));
-}
+const {
+  autobahn, options, withTimeout, leave, expect, sleep, same, run,
+} = require('./abjs_common');
 
 function connect(extra) {
   return withTimeout(new Promise((resolve, reject) => {
-    let opts;
-    if (URL.startsWith('tcp://')) {
-      const u = new globalThis.URL(URL);
-      opts = { transports: [{ type: 'rawsocket', host: u.hostname, port: Number(u.port) }] };
-    } else {
-      opts = { url: URL, serializers: serializers() };
-    }
-    Object.assign(opts, { realm: REALM, max_retries: 0 }, extra || {});
+    const opts = options(extra);
     const conn = new autobahn.Connection(opts);
     conn.onopen = (session) => { session._conn = conn; resolve(session); };
     conn.onclose = (reason, details) => { reject(new Error('closed: ' + reason)); return true; };
@@ -44,16 +19,6 @@ function connect(extra) {
   }), 'join');
 }
 
-function leave(s) {
-  return new Promise((resolve) => {
-    s._conn.onclose = () => { resolve(); return true; };
-    s._conn.close();
-  });
-}
-
-function expect(cond, what) { if (!cond) throw new Error('expectation failed: ' + what); }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 const CHECKS = {
   async join_and_leave() {
@@ -148,17 +113,4 @@ const CHECKS = {
   },
 };
 
-(async () => {
-  let passed = 0; let failed = 0;
-  for (const [name, fn] of Object.entries(CHECKS)) {
-    if (ONLY.length && !ONLY.includes(name)) continue;
-    try {
-      await withTimeout(fn(), name);
-      console.log('PASS ' + name); passed++;
-    } catch (e) {
-      console.log('FAIL ' + name + ': ' + (e && e.stack ? e.stack.split('\n')[0] : e)); failed++;
-    }
-  }
-  console.log(`autobahn-js ${URL} ${SERIALIZER}: ${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-})();
+run('autobahn-js', CHECKS);

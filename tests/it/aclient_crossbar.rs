@@ -7,16 +7,9 @@ use wamp_tokio::client::{
     ScramProfile, Serializer,
 };
 
+use crate::aclient_scenarios::runtime;
 use crate::aclient_scenarios::{self as sc, step};
 use crate::interop::crossbar_auth::{self as cb, CrossbarAuth, shared_crossbar_auth};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn ws(c: &CrossbarAuth) -> String {
     format!("ws://127.0.0.1:{}/", c.ws_port)

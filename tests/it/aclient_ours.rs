@@ -9,15 +9,8 @@ use wamp_tokio::client::{ConnectOptions, Serializer};
 use wamp_tokio::server::{Endpoint, ListenerConfig};
 
 use crate::aclient_scenarios as sc;
+use crate::aclient_scenarios::runtime;
 use crate::server_harness::{TestServer, interop_config};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// A CA and a rustls server configuration for `localhost` / `127.0.0.1` signed by it.
 fn tls_server() -> (Vec<u8>, Arc<rustls::ServerConfig>) {

@@ -12,6 +12,15 @@ use wamp_tokio::client::{
     SubscribeOptions, Uri, UsageError, Value,
 };
 
+/// The runtime the async-client tests run on: two workers, like a small server.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// Guard against a hung test: a scenario step that takes this long fails.
 pub(crate) const STEP: Duration = Duration::from_secs(30);
 

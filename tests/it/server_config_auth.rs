@@ -15,6 +15,7 @@ use wamp_tokio::client::{
 use wamp_tokio::config::FileConfig;
 use wamp_tokio::server::{Endpoint, ListenerConfig, ServerConfig};
 
+use crate::aclient_scenarios::runtime;
 use crate::aclient_scenarios::step;
 use crate::server_harness::TestServer;
 
@@ -88,14 +89,6 @@ name = "guest"
 uri = "com.example.news"
 allow = ["subscribe"]
 "#;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn server_from(text: &str, base: &Path) -> ServerConfig {
     FileConfig::parse(text)

@@ -18,16 +18,9 @@ use wamp_tokio::client::{
 };
 use wamp_tokio::server::{Endpoint, ListenerConfig, ServerConfig, decider_fn};
 
+use crate::aclient_scenarios::runtime;
 use crate::aclient_scenarios::{step, tls_trusting};
 use crate::server_harness::TestServer;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn tcp_listener() -> ListenerConfig {
     ListenerConfig::new(Endpoint::Tcp(SocketAddr::from(([127, 0, 0, 1], 0))))

@@ -208,6 +208,17 @@ fn run_suite(mut cmd: Command) -> SuiteReport {
     }
 }
 
+/// After a suite against our router: every session has left, nothing is pending, no
+/// connection was a slow consumer and every message could be encoded.
+pub(crate) fn assert_clean(server: &crate::server_harness::TestServer) {
+    server.wait_for("all sessions gone", |s, r| {
+        s.established == 0 && r.sessions == 0 && r.pending_calls == 0 && r.connections == 0
+    });
+    let s = server.stats();
+    assert_eq!(s.slow_consumers, 0, "{s:?}");
+    assert_eq!(s.encode_failures, 0, "{s:?}");
+}
+
 /// Runs the autobahn-python suite (`tests/interop/ab_suite.py`).
 pub(crate) fn autobahn_python(
     url: &str,

@@ -130,13 +130,18 @@ pub(super) fn config() -> ServerConfig {
     c
 }
 
-#[test]
-fn autobahn_python_auth_and_meta_websocket_json() {
-    let server = TestServer::start(config());
+/// Every check over WebSocket with `serializer`, against a server built from `config`.
+fn all_checks_over_websocket(config: ServerConfig, serializer: &str) {
+    let server = TestServer::start(config);
     let url = format!("ws://127.0.0.1:{}/ws", server.port());
-    autobahn_python_script("ab_auth_meta.py", &url, "realm1", "json", CHECKS)
+    autobahn_python_script("ab_auth_meta.py", &url, "realm1", serializer, CHECKS)
         .assert_all_passed(CHECKS.len());
     server.wait_for("all sessions gone", |_, r| r.sessions == 0);
+}
+
+#[test]
+fn autobahn_python_auth_and_meta_websocket_json() {
+    all_checks_over_websocket(config(), "json");
 }
 
 #[test]
@@ -165,11 +170,7 @@ fn toml_configuration_is_the_rust_one() {
 
 #[test]
 fn autobahn_python_auth_and_meta_from_toml_config_websocket_cbor() {
-    let server = TestServer::start(toml_config());
-    let url = format!("ws://127.0.0.1:{}/ws", server.port());
-    autobahn_python_script("ab_auth_meta.py", &url, "realm1", "cbor", CHECKS)
-        .assert_all_passed(CHECKS.len());
-    server.wait_for("all sessions gone", |_, r| r.sessions == 0);
+    all_checks_over_websocket(toml_config(), "cbor");
 }
 
 #[test]

@@ -44,16 +44,6 @@ fn rs(server: &TestServer) -> String {
     format!("rs://127.0.0.1:{}", server.port())
 }
 
-/// After a suite every session has left and nothing is pending.
-fn assert_clean(server: &TestServer) {
-    server.wait_for("all sessions gone", |s, r| {
-        s.established == 0 && r.sessions == 0 && r.pending_calls == 0 && r.connections == 0
-    });
-    let s = server.stats();
-    assert_eq!(s.slow_consumers, 0, "{s:?}");
-    assert_eq!(s.encode_failures, 0, "{s:?}");
-}
-
 #[test]
 fn autobahn_python_full_suite_websocket_json() {
     let server = TestServer::start(interop_config());

@@ -23,16 +23,6 @@ fn run_all(url: &str, serializer: &str) {
     );
 }
 
-/// After a suite every session has left and nothing is pending.
-fn assert_clean(server: &TestServer) {
-    server.wait_for("all sessions gone", |s, r| {
-        s.established == 0 && r.sessions == 0 && r.pending_calls == 0 && r.connections == 0
-    });
-    let s = server.stats();
-    assert_eq!(s.slow_consumers, 0, "{s:?}");
-    assert_eq!(s.encode_failures, 0, "{s:?}");
-}
-
 #[test]
 fn autobahn_js_auth_and_meta_websocket_all_serializers() {
     let server = TestServer::start(config());
