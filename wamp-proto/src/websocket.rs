@@ -215,6 +215,9 @@ impl CloseReason {
 /// extended length, no mask).
 pub const MAX_SERVER_HEADER_LEN: usize = 10;
 
+/// An empty, final, unmasked ping frame: the keepalive a server sends (RFC 6455 section 5.5.2).
+pub const SERVER_PING_FRAME: [u8; 2] = [0x89, 0x00];
+
 /// The header of one final, unmasked WebSocket frame carrying a whole message of `len`
 /// octets: what a server writes (RFC 6455 section 5.2; a client masks, a server must not).
 /// Returns the header buffer and how many of its octets to send.
@@ -279,6 +282,8 @@ mod tests {
         // 64 KiB: 64-bit extended length.
         let (h, n) = server_frame_header(FrameType::Binary, 65536);
         assert_eq!(&h[..n], &[0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0]);
+        // FIN + opcode 9 (ping), unmasked, no payload.
+        assert_eq!(SERVER_PING_FRAME, [0x80 | 0x9, 0]);
     }
 
     const JSON: Subprotocol = Subprotocol::new(Serializer::Json, false);

@@ -122,6 +122,17 @@ pub enum DecisionRequest {
     Authorize(AuthzRequest),
 }
 
+impl DecisionRequest {
+    /// The refusal that answers this question: [`AuthDecision::Deny`] or
+    /// [`AuthzDecision::deny`] (for an embedder that cannot or will not decide).
+    pub fn refusal(&self) -> Decision {
+        match self {
+            DecisionRequest::Authenticate(_) => Decision::Authenticate(AuthDecision::Deny),
+            DecisionRequest::Authorize(_) => Decision::Authorize(AuthzDecision::deny()),
+        }
+    }
+}
+
 /// The answer to an [`AuthRequest`].
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]

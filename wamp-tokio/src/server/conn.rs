@@ -14,9 +14,10 @@
 //! (`tls` over TLS, else `tcp`, as Crossbar reports Unix sockets too), `channel_framing`,
 //! `channel_serializer`, `is_server` (`true`), `is_secure` (TLS), `channel_id` (TLS:
 //! `{"tls-exporter": <32 bytes>}`), and for WebSocket `websocket_protocol` and
-//! `http_headers_received` (only with [`super::ConnectionConfig::http_headers`]; lower-case names; repeated headers joined with `, `; at most
-//! [`MAX_HEADERS`] names, values cut at [`MAX_HEADER_VALUE`] octets, [`MAX_HEADERS_TOTAL`]
-//! octets in all; values that are not visible ASCII are left out). The headers include
+//! `http_headers_received` (only with [`super::ConnectionConfig::http_headers`]; lower-case
+//! names; repeated headers joined with `, `; at most [`MAX_HEADERS`] names, values cut at
+//! [`MAX_HEADER_VALUE`] octets, [`MAX_HEADERS_TOTAL`] octets in all; values that are not
+//! visible ASCII are left out). The headers include
 //! `cookie` and `authorization` when the client sent them, as Crossbar's do (dynamic
 //! authenticators use them): restrict `wamp.session.get` and `wamp.session.on_join` to
 //! trusted roles. Crossbar's `own`, `peer_cert`, `http_headers_sent` and `http_cbtid` are
@@ -102,9 +103,9 @@ pub(crate) struct Shared {
     subprotocols: Vec<Subprotocol>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     ws_config: WebSocketConfig,
-    /// [`common_details`] per RawSocket serializer, then per WebSocket subprotocol (in
-    /// `subprotocols` order).
-    details: Vec<Arc<Dict>>,
+    /// [`common_details`] per kind of connection: RawSocket (`None`) or WebSocket
+    /// subprotocol, and serializer.
+    details: Vec<(Option<Subprotocol>, Serializer, Arc<Dict>)>,
     /// The listener's authentication methods, shared by its connections.
     auth_methods: Option<Arc<[AuthMethod]>>,
     _alive: mpsc::Sender<()>,
@@ -140,13 +141,9 @@ impl Shared {
         let details = listener
             .serializers
             .iter()
-            .map(|s| common_details(secure, None, *s))
-            .chain(
-                subprotocols
-                    .iter()
-                    .map(|p| common_details(secure, Some(*p), p.serializer)),
-            )
-            .map(Arc::new)
+            .map(|s| (None, *s))
+            .chain(subprotocols.iter().map(|p| (Some(*p), p.serializer)))
+            .map(|(p, s)| (p, s, Arc::new(common_details(secure, p, s))))
             .collect();
         let auth_methods = listener.auth_methods.as_deref().map(Arc::from);
         Shared {
@@ -170,16 +167,10 @@ impl Shared {
         websocket: Option<Subprotocol>,
         serializer: Serializer,
     ) -> Option<Arc<Dict>> {
-        let n = self.listener.serializers.len();
-        let i = match websocket {
-            None => self
-                .listener
-                .serializers
-                .iter()
-                .position(|s| *s == serializer)?,
-            Some(p) => n + self.subprotocols.iter().position(|x| *x == p)?,
-        };
-        self.details.get(i).cloned()
+        self.details
+            .iter()
+            .find(|(p, s, _)| *p == websocket && *s == serializer)
+            .map(|(_, _, d)| d.clone())
     }
 }
 
@@ -823,10 +814,19 @@ async fn write_guarded<S: AsyncWrite + Unpin>(
     limit: Duration,
     kill: &queue::Receiver<Out>,
 ) -> WriteResult {
+    guarded(s.write_all(buf), limit, kill).await
+}
+
+/// Runs the write `write` within `limit`, unless the router kills the connection meanwhile.
+async fn guarded(
+    write: impl Future<Output = std::io::Result<()>>,
+    limit: Duration,
+    kill: &queue::Receiver<Out>,
+) -> WriteResult {
     tokio::select! {
         biased;
         () = kill.killed() => WriteResult::Killed,
-        r = timeout(limit, s.write_all(buf)) => match r {
+        r = timeout(limit, write) => match r {
             Ok(Ok(())) => WriteResult::Ok,
             Ok(Err(_)) => WriteResult::Failed,
             Err(_) => WriteResult::TimedOut,
@@ -1125,8 +1125,8 @@ where
                         break End::Abort(ws::CloseReason::PolicyViolation);
                     }
                     Tick::Ping => {
-                        // An empty, final, unmasked ping frame.
-                        match Box::pin(ws_write(&mut wss, &[0x89, 0x00], cfg.write_timeout, &reg.out_rx)).await {
+                        let ping = &ws::SERVER_PING_FRAME;
+                        match Box::pin(ws_write(&mut wss, ping, cfg.write_timeout, &reg.out_rx)).await {
                             WriteResult::Ok => {}
                             WriteResult::Killed => break End::Killed,
                             _ => break End::Gone,
@@ -1177,13 +1177,5 @@ where
         s.write_all(frames).await?;
         s.flush().await
     };
-    tokio::select! {
-        biased;
-        () = kill.killed() => WriteResult::Killed,
-        r = timeout(limit, write) => match r {
-            Ok(Ok(())) => WriteResult::Ok,
-            Ok(Err(_)) => WriteResult::Failed,
-            Err(_) => WriteResult::TimedOut,
-        },
-    }
+    guarded(write, limit, kill).await
 }

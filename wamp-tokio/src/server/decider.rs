@@ -46,7 +46,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use wamp_router_core::{AuthDecision, AuthzDecision, Decision, DecisionRequest};
+use wamp_router_core::{Decision, DecisionRequest};
 
 /// The future a [`Decider`] returns.
 pub type DecisionFuture = Pin<Box<dyn Future<Output = Decision> + Send + 'static>>;
@@ -94,14 +94,4 @@ where
     Fut: Future<Output = Decision> + Send + 'static,
 {
     DeciderFn(f)
-}
-
-/// The refusal of the right kind for `request`.
-pub(crate) fn deny(request: &DecisionRequest) -> Decision {
-    match request {
-        DecisionRequest::Authorize(_) => Decision::Authorize(AuthzDecision::deny()),
-        // `DecisionRequest` is non-exhaustive: anything else is answered as an
-        // authentication refusal, which the core takes as a refusal either way.
-        _ => Decision::Authenticate(AuthDecision::Deny),
-    }
 }

@@ -18,7 +18,7 @@ use wamp_router_core::{
     RouterStats, TransportInfo,
 };
 
-use super::decider::{self, Decider};
+use super::decider::Decider;
 use super::queue;
 use super::{Metrics, bump};
 
@@ -248,38 +248,32 @@ impl State {
     /// denies at once (no decider, too many running, server ending). Its actions are drained
     /// by the caller's loop.
     fn need_decision(&mut self, now: Instant, ticket: DecisionTicket, request: DecisionRequest) {
-        let Some(decider) = self.deciding.decider.clone() else {
-            if !self.warned_no_decider {
-                self.warned_no_decider = true;
-                tracing::warn!(
-                    "the configuration names a dynamic authenticator or authorizer but the \
-                     server has no decider: denying"
-                );
+        let busy = self.in_flight.load(Ordering::Relaxed) >= self.deciding.max_in_flight;
+        let (decider, tx) = match (&self.deciding.decider, self.deciding.tx.upgrade()) {
+            (Some(decider), Some(tx)) if !busy => (decider.clone(), tx),
+            (decider, _) => {
+                if decider.is_none() && !self.warned_no_decider {
+                    self.warned_no_decider = true;
+                    tracing::warn!(
+                        "the configuration names a dynamic authenticator or authorizer but \
+                         the server has no decider: denying"
+                    );
+                } else if busy {
+                    tracing::warn!(
+                        ticket = ticket.get(),
+                        "too many decisions in flight: denying"
+                    );
+                }
+                self.router.handle_decision(now, ticket, request.refusal());
+                return;
             }
-            let answer = decider::deny(&request);
-            self.router.handle_decision(now, ticket, answer);
-            return;
-        };
-        if self.in_flight.load(Ordering::Relaxed) >= self.deciding.max_in_flight {
-            tracing::warn!(
-                ticket = ticket.get(),
-                "too many decisions in flight: denying"
-            );
-            let answer = decider::deny(&request);
-            self.router.handle_decision(now, ticket, answer);
-            return;
-        }
-        let Some(tx) = self.deciding.tx.upgrade() else {
-            let answer = decider::deny(&request);
-            self.router.handle_decision(now, ticket, answer);
-            return;
         };
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         let guard = InFlight(self.in_flight.clone());
         let limit = self.deciding.timeout;
         self.deciding.runtime.spawn(async move {
             let _guard = guard;
-            let fallback = decider::deny(&request);
+            let fallback = request.refusal();
             // The decider's code runs inside the guarded future, so a panic in `decide`
             // itself is caught as well as one in the future it returns.
             let decided = AssertUnwindSafe(async move { decider.decide(request).await });
