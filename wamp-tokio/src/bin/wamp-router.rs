@@ -3,9 +3,9 @@
 //! Without arguments it serves realm `realm1` (anonymous) on `127.0.0.1:8080`: WebSocket at
 //! `/ws` and `/`, RawSocket on the same port. `--config FILE` reads a TOML file (see
 //! `wamp-tokio/examples/router.toml`, and `router-auth.toml` for authentication); `--listen`,
-//! `--realm` and `--log` override it. A bad
-//! configuration exits with code 2 and a message naming the key. SIGINT or SIGTERM: every
-//! session gets GOODBYE `wamp.close.system_shutdown`, then the process exits with code 0.
+//! `--realm` and `--log` override it. A bad configuration exits with code 2 and a message
+//! naming the key. SIGINT or SIGTERM: every session gets GOODBYE `wamp.close.system_shutdown`,
+//! then the process exits with code 0.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
